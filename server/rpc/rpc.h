@@ -1,0 +1,124 @@
+/* The gRPC runtime shared by ccpayd and the gateway adapters: a gRPC C-core server,
+ * worker threads each polling its own completion queue, one method table, unary,
+ * server-streaming and message-by-message bidirectional calls, deadlines and client
+ * cancellation, errors mapped to a status with a stable reason, standard health
+ * checking and server reflection, and a bounded graceful shutdown.
+ *
+ * This layer (server/rpc) is the only one that includes grpc.h.
+ *
+ * Call lifecycle: the runtime decodes the request into the call's arena and runs the
+ * method's handler on a worker thread. A unary handler must end the call exactly once,
+ * with rpc_call_reply, rpc_call_reply_packed or rpc_call_fail; it may do so later, from
+ * any thread (e.g. the storage writer's, after a durable commit), and must not block on
+ * I/O meanwhile. After that call the rpc_call and its arena are no longer the handler's. */
+#ifndef CCPAY_RPC_RPC_H
+#define CCPAY_RPC_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;
+
+typedef enum rpc_kind {
+  RPC_UNARY,            /* one request, one reply */
+  RPC_SERVER_STREAMING, /* one request, replies sent with rpc_stream_send */
+  RPC_BIDI_PER_MESSAGE, /* each request message answered by one reply (reflection) */
+} rpc_kind;
+
+/* Unary and server-streaming handlers: request is in the call's arena. */
+typedef void (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request);
+
+/* Bidirectional, message by message: answer one request with *reply (in the call's
+ * arena), or return an error to end the call with it. */
+typedef ccpay_err (*rpc_message_fn)(rpc_call *call, const ProtobufCMessage *request,
+                                    ProtobufCMessage **reply, ccpay_error *error);
+
+typedef struct rpc_method {
+  const char *name; /* "/ccpay.v1.CustomerService/CreateCustomer" */
+  rpc_kind kind;
+  const ProtobufCMessageDescriptor *request_descriptor;
+  const ProtobufCMessageDescriptor *reply_descriptor;
+  rpc_handler_fn handler;    /* RPC_UNARY, RPC_SERVER_STREAMING */
+  rpc_message_fn on_message; /* RPC_BIDI_PER_MESSAGE */
+  /* The permission a caller needs ("customers.write"); NULL for open methods (health,
+   * reflection). Enforced once authentication exists; listed in the method table now. */
+  const char *permission;
+  void *context; /* the service's state, given back by rpc_call_context */
+} rpc_method;
+
+typedef struct rpc_server_options {
+  const char *listen_address; /* "127.0.0.1:50051"; port 0 binds an ephemeral port */
+  unsigned threads;           /* worker threads, 1..SERVER_THREADS_MAX */
+  size_t request_bytes_max;   /* larger requests get RESOURCE_EXHAUSTED */
+  const rpc_method *methods;  /* the application's methods; must outlive the server */
+  size_t method_count;
+  /* The FileDescriptorSet served by reflection (protoc --include_imports); NULL
+   * disables reflection. Must outlive the server. */
+  const uint8_t *descriptor_set;
+  size_t descriptor_set_len;
+} rpc_server_options;
+
+/* Creates, binds and starts the server: plaintext (the caller checks that the address
+ * is loopback). *port_out receives the bound port. Health reports NOT_SERVING until
+ * rpc_server_set_serving. Errors: CCPAY_ERR_FIELD_INVALID for options, CCPAY_ERR_INTERNAL
+ * when the address cannot be bound (message names it). */
+ccpay_err rpc_server_start(const rpc_server_options *options, rpc_server **out, int *port_out,
+                           ccpay_error *error);
+
+/* What grpc.health.v1.Health/Check answers for the server and each of its services. */
+void rpc_server_set_serving(rpc_server *server, bool serving);
+
+/* Graceful stop: refuses new calls, waits up to drain_ms for calls in flight (their
+ * handlers may still be waiting on storage, which must stay up until this returns),
+ * then cancels what is left, joins the workers and frees everything. */
+void rpc_server_stop(rpc_server *server, unsigned drain_ms);
+
+/* --- Inside a handler ---------------------------------------------------------------- */
+
+/* The call's arena: request, reply and scratch live here until the call ends. */
+arena *rpc_call_arena(rpc_call *call);
+
+/* The method's context pointer and full name. */
+void *rpc_call_context(const rpc_call *call);
+const char *rpc_call_method_name(const rpc_call *call);
+
+/* Recorded in the call's log line. The text is copied (truncated to 128 bytes). */
+void rpc_call_set_request_id(rpc_call *call, const char *request_id);
+
+/* True once the client cancelled or the deadline passed; a handler that has not yet
+ * done its work may stop and rpc_call_fail with CCPAY_ERR_CANCELLED. */
+bool rpc_call_cancelled(rpc_call *call);
+
+/* Milliseconds left before the client's deadline; INT64_MAX when it set none. */
+int64_t rpc_call_remaining_ms(const rpc_call *call);
+
+/* Ends a unary call with reply (packed here). */
+void rpc_call_reply(rpc_call *call, const ProtobufCMessage *reply);
+
+/* Ends a unary call with a reply that is already encoded (a stored idempotent reply). */
+void rpc_call_reply_packed(rpc_call *call, const uint8_t *bytes, size_t len);
+
+/* Ends any call with error's status, message and reason. */
+void rpc_call_fail(rpc_call *call, const ccpay_error *error);
+
+/* --- Server streaming ---------------------------------------------------------------- */
+
+/* Runs on a worker thread when a sent message left (ok) or the stream broke (!ok: the
+ * client went away; finish the call then). */
+typedef void (*rpc_sent_fn)(rpc_call *call, bool ok, void *argument);
+
+/* Sends one message of a server-streaming call. One send at a time: the next may be
+ * started from sent (or later), never before it ran. */
+void rpc_stream_send(rpc_call *call, const ProtobufCMessage *message, rpc_sent_fn sent,
+                     void *argument);
+
+/* Ends a server-streaming call: OK when error is NULL. */
+void rpc_stream_finish(rpc_call *call, const ccpay_error *error);
+
+#endif
