@@ -1,0 +1,43 @@
+/* Record ids: server-generated, time-ordered, unique across restarts, and shown with a
+ * prefix naming the kind ("cus_0GBJ5Z8W1Q2M4"), so a support engineer can tell what an
+ * id is. The number is (wall-clock ms << 16 | sequence), kept strictly increasing by a
+ * high-water mark stored in the same transaction that hands the id out: a clock step
+ * back, or a restart, never repeats an id. Text: prefix, "_", 13 characters of Crockford
+ * base32 (upper case; parsing also accepts lower case). */
+#ifndef CCPAY_STORAGE_IDS_H
+#define CCPAY_STORAGE_IDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "store.h"
+
+typedef enum id_kind {
+  ID_CUSTOMER, /* cus_ */
+  ID_ORDER,    /* ord_ */
+  ID_PAYMENT,  /* pay_ */
+  ID_TXN,      /* txn_ */
+  ID_RETURN,   /* rma_ */
+  ID_INVOICE,  /* inv_ */
+  ID_ENTRY,    /* je_  */
+  ID_KIND_COUNT
+} id_kind;
+
+enum { ID_TEXT_BYTES_MAX = 24 }; /* longest prefix + "_" + 13 + NUL, with room */
+
+/* The prefix of kind, without "_" (e.g. "cus"). */
+const char *id_prefix(id_kind kind);
+
+/* Writes the text form of value into out. */
+void id_format(id_kind kind, uint64_t value, char out[ID_TEXT_BYTES_MAX]);
+
+/* Parses text of the given kind; false when the prefix, length or characters are wrong
+ * or the value is 0. */
+bool id_parse(id_kind kind, const char *text, uint64_t *out);
+
+/* Write transaction only: the next id, greater than every id handed out before in this
+ * database, and persists the new high-water mark in the same transaction. */
+ccpay_err id_next(store_txn *txn, uint64_t *out, ccpay_error *error);
+
+#endif
