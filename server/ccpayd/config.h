@@ -1,0 +1,45 @@
+/* ccpayd's configuration: defaults, then the config file (--config FILE, INI), then
+ * command-line flags, each overriding the one before. Every setting is checked once
+ * here; a bad one stops start-up with a message naming it. */
+#ifndef CCPAY_CCPAYD_CONFIG_H
+#define CCPAY_CCPAYD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/log.h"
+
+enum { CONFIG_ADDRESS_BYTES_MAX = 256, CONFIG_MESSAGE_BYTES_MAX = 512 };
+
+typedef struct ccpayd_config {
+  char listen[CONFIG_ADDRESS_BYTES_MAX]; /* host:port; [v6]:port */
+  char data_dir[PATH_MAX];
+  char port_file[PATH_MAX]; /* where to write the bound port once serving; "" for none */
+  uint64_t map_size_bytes;
+  unsigned threads;
+  log_level log_level;
+  bool plaintext;
+  bool help;
+  bool version;
+} ccpayd_config;
+
+/* Fills *config from defaults, the config file named by --config, and argv. On error
+ * returns false with message naming the setting ("--threads: must be 1 to 64"). */
+bool config_load(int argc, char **argv, ccpayd_config *config, char *message,
+                 unsigned message_size);
+
+/* Checks that the combination of settings can run: plaintext only on a loopback
+ * address (TLS arrives with the security issue, so for now plaintext is required). */
+bool config_check_transport(const ccpayd_config *config, char *message, unsigned message_size);
+
+/* The --help text. */
+const char *config_usage(void);
+
+/* Parses "1073741824", "512M", "16G", "1T" into bytes; false when malformed or 0. */
+bool config_parse_size(const char *text, uint64_t *out);
+
+/* True when every address host resolves to is loopback (127/8, ::1). */
+bool config_host_is_loopback(const char *listen_address);
+
+#endif

@@ -1,0 +1,115 @@
+/* ccpayd: start-up and shutdown. Order matters: signals are blocked before any thread
+ * exists (gRPC starts its own), storage opens before the server accepts calls, and on
+ * SIGTERM/SIGINT the server drains its calls while storage is still up to answer them. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/descriptor_set.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "config.h"
+#include "rpc/rpc.h"
+#include "services/services.h"
+#include "storage/store.h"
+
+#define CCPAYD_VERSION "0.1.0"
+
+/* Writes the port to path through a temporary file and rename, so a reader never sees a
+ * half-written file. */
+static bool write_port_file(const char *path, int port) {
+  char temporary[PATH_MAX + 8];
+  int n = snprintf(temporary, sizeof temporary, "%s.tmp", path);
+  if (n < 0 || (size_t)n >= sizeof temporary) return false;
+  FILE *f = fopen(temporary, "w");
+  if (f == NULL) return false;
+  bool ok = fprintf(f, "%d\n", port) > 0;
+  ok = fclose(f) == 0 && ok;
+  return ok && rename(temporary, path) == 0;
+}
+
+static int serve(const ccpayd_config *config, store *s) {
+  service_env env = {.store = s};
+  size_t method_count = 0;
+  const rpc_method *methods = services_methods(&env, &method_count);
+  rpc_server_options options = {
+      .listen_address = config->listen,
+      .threads = config->threads,
+      .request_bytes_max = REQUEST_BYTES_MAX,
+      .methods = methods,
+      .method_count = method_count,
+      .descriptor_set = ccpay_descriptor_set,
+      .descriptor_set_len = ccpay_descriptor_set_size,
+  };
+  rpc_server *server = NULL;
+  int port = 0;
+  ccpay_error error;
+  if (rpc_server_start(&options, &server, &port, &error) != CCPAY_OK) {
+    fprintf(stderr, "ccpayd: %s\n", error.message);
+    return 1;
+  }
+  if (config->port_file[0] != '\0' && !write_port_file(config->port_file, port)) {
+    fprintf(stderr, "ccpayd: --port-file: cannot write %s\n", config->port_file);
+    rpc_server_stop(server, 0);
+    return 1;
+  }
+  rpc_server_set_serving(server, true);
+  log_info("msg=\"ccpayd ready\" version=%s listen=%s port=%d threads=%u data_dir=%s",
+           CCPAYD_VERSION, config->listen, port, config->threads, config->data_dir);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log_info("msg=\"stopping: draining calls\" signal=%s drain_ms=%d",
+           signal_number == SIGINT ? "SIGINT" : "SIGTERM", SHUTDOWN_DRAIN_MS);
+  rpc_server_stop(server, SHUTDOWN_DRAIN_MS);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  /* Block the stop signals in every thread (gRPC's included); serve() takes them with
+   * sigwait. A peer closing a socket must not kill the process. */
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  ccpayd_config config;
+  char message[CONFIG_MESSAGE_BYTES_MAX];
+  if (!config_load(argc, argv, &config, message, sizeof message)) {
+    fprintf(stderr, "ccpayd: %s\n", message);
+    return 2;
+  }
+  if (config.help) {
+    fputs(config_usage(), stdout);
+    return 0;
+  }
+  if (config.version) {
+    printf("ccpayd %s\n", CCPAYD_VERSION);
+    return 0;
+  }
+  if (!config_check_transport(&config, message, sizeof message)) {
+    fprintf(stderr, "ccpayd: %s\n", message);
+    return 2;
+  }
+  log_set_level(config.log_level);
+
+  store_options storage_options = {.data_dir = config.data_dir,
+                                   .map_size_bytes = config.map_size_bytes};
+  store *s = NULL;
+  ccpay_error error;
+  if (store_open(&storage_options, &s, &error) != CCPAY_OK) {
+    fprintf(stderr, "ccpayd: storage: %s\n", error.message);
+    return 1;
+  }
+  int rc = serve(&config, s);
+  store_close(s);
+  log_info("msg=\"ccpayd stopped\"");
+  return rc;
+}

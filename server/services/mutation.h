@@ -1,0 +1,30 @@
+/* The one path every mutating call takes: idempotency, the write command, and the reply
+ * after the durable commit.
+ *
+ * mutation_submit hashes the request (canonically re-encoded), queues a write command,
+ * and returns at once; the worker thread is free. On the writer thread, inside the
+ * command's nested transaction: the request_id is looked up — the same request answered
+ * before gets its stored reply and nothing runs again; another request under the same
+ * request_id is refused (IDEMPOTENCY_KEY_REUSED) — otherwise execute runs, its reply is
+ * encoded and stored under the request_id in the same transaction. After the commit is
+ * durable the call is answered. A failure leaves nothing behind. */
+#ifndef CCPAY_SERVICES_MUTATION_H
+#define CCPAY_SERVICES_MUTATION_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "rpc/rpc.h"
+#include "storage/store.h"
+
+/* Runs on the writer thread. input is what the handler passed; build the reply in
+ * arena a (the call's). Return CCPAY_OK to keep the changes, or an error (filled). */
+typedef ccpay_err (*mutation_execute_fn)(store_txn *txn, const void *input, arena *a,
+                                         ProtobufCMessage **reply, ccpay_error *error);
+
+/* Ends call once the write is durable (or failed). request_id must have passed
+ * validate_request_id; request and input must live in the call's arena. */
+void mutation_submit(rpc_call *call, store *s, const char *request_id,
+                     const ProtobufCMessage *request, mutation_execute_fn execute,
+                     const void *input);
+
+#endif

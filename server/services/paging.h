@@ -1,0 +1,24 @@
+/* List paging per AIP-158: page_size (0 means PAGE_SIZE_DEFAULT, at most PAGE_SIZE_MAX)
+ * and an opaque page_token. A token is the hex of one byte naming the listing it belongs
+ * to and the storage key to resume after; a token from another listing, or altered, is
+ * refused with INVALID_ARGUMENT naming page_token. */
+#ifndef CCPAY_SERVICES_PAGING_H
+#define CCPAY_SERVICES_PAGING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+ccpay_err paging_size(int32_t page_size, unsigned *out, ccpay_error *error);
+
+/* An empty token gives *key = NULL, *key_len = 0. */
+ccpay_err paging_decode(const char *token, uint8_t listing, arena *a, uint8_t **key,
+                        size_t *key_len, ccpay_error *error);
+
+/* The token for resuming after key, in arena a; "" when key is NULL (the last page).
+ * NULL when the arena is exhausted. */
+char *paging_encode(uint8_t listing, const uint8_t *key, size_t key_len, arena *a);
+
+#endif

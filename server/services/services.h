@@ -1,0 +1,25 @@
+/* The public API of ccpayd: every method of every ccpay.v1 service in one table, with
+ * the permission each needs. Handlers validate, then read (a snapshot on the worker
+ * thread) or write (a command for the storage writer, answered after the durable
+ * commit, see mutation.h). */
+#ifndef CCPAY_SERVICES_SERVICES_H
+#define CCPAY_SERVICES_SERVICES_H
+
+#include <stddef.h>
+
+#include "rpc/rpc.h"
+#include "storage/store.h"
+
+/* What every handler reaches through rpc_call_context. */
+typedef struct service_env {
+  store *store;
+} service_env;
+
+/* The method table: static storage, valid for the whole run; each method's context is
+ * env. */
+const rpc_method *services_methods(service_env *env, size_t *count);
+
+/* One service's methods, appended to out (room for at least 16); returns how many. */
+size_t customer_service_methods(service_env *env, rpc_method *out);
+
+#endif
