@@ -1,0 +1,79 @@
+/* The real ccpayd as a child process of a test, on 127.0.0.1 with an ephemeral port.
+ *
+ * Each ccpayd_process owns a fresh directory from mkdtemp under /tmp holding the data
+ * directory, the port file and ccpayd.log (ccpayd's stdout and stderr, appended across
+ * restarts, so sanitizer reports are never lost). Only the pid this module started is
+ * ever signalled. The child gets SIGKILL if the thread that started it dies, so a
+ * crashed or timed-out test leaves no server behind: start it from the main thread.
+ * Every wait is bounded. Not thread-safe: one thread drives one process. */
+#ifndef CCPAY_TESTS_SUPPORT_CCPAYD_PROCESS_H
+#define CCPAY_TESTS_SUPPORT_CCPAYD_PROCESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum {
+  CCPAYD_START_TIMEOUT_MS = 10000, /* for the port file to appear */
+  CCPAYD_STOP_TIMEOUT_MS = 15000,  /* graceful stop: > the server's 5 s drain */
+  CCPAYD_ARGS_MAX = 32,
+};
+
+/* Exit status values of ccpayd_stop and ccpayd_run: 0..255 an exit code, 128 + n a
+ * signal n, and these. */
+enum { CCPAYD_EXIT_TIMEOUT = -1, CCPAYD_EXIT_ERROR = -2 };
+
+typedef struct ccpayd_process {
+  pid_t pid; /* 0 when not running */
+  int port;  /* the bound port, once started */
+  char dir[PATH_MAX];
+  char data_dir[PATH_MAX];
+  char port_file[PATH_MAX];
+  char log_path[PATH_MAX];
+} ccpayd_process;
+
+/* Makes the temporary directory; the process is not started. */
+bool ccpayd_init(ccpayd_process *p);
+
+/* Starts ccpayd with --listen 127.0.0.1:0 --plaintext, the data dir and port file, plus
+ * extra_args (NULL-terminated, may be NULL), and waits for the port file. On failure the
+ * child is killed, its log printed, and false returned. Also restarts on the same data
+ * directory after a stop or kill. */
+bool ccpayd_start(ccpayd_process *p, const char *const *extra_args);
+
+/* SIGTERM, then waits up to timeout_ms for the exit; on timeout SIGKILL and
+ * CCPAYD_EXIT_TIMEOUT. Returns the exit status (see above). */
+int ccpayd_stop(ccpayd_process *p, int timeout_ms);
+
+/* SIGKILL and reap: a crash, with nothing flushed or closed. */
+void ccpayd_kill(ccpayd_process *p);
+
+/* Writes ccpayd.log to stderr under a header naming why. */
+void ccpayd_print_log(const ccpayd_process *p, const char *why);
+
+/* True when ccpayd.log holds an ASan/UBSan/LSan/TSan report. */
+bool ccpayd_log_has_sanitizer_report(const ccpayd_process *p);
+
+/* True when ccpayd.log contains text. */
+bool ccpayd_log_contains(const ccpayd_process *p, const char *text);
+
+/* Kills the process if it still runs, then removes the directory. */
+void ccpayd_destroy(ccpayd_process *p);
+
+/* The end of a test's server: stops it gracefully if it runs, and prints its log when the
+ * test did not pass, the exit status was not 0, or the log holds a sanitizer report; then
+ * destroys p. True when the server ended cleanly (exit 0, no report). */
+bool ccpayd_finish(ccpayd_process *p, bool test_passed);
+
+/* Runs ccpayd with exactly args (NULL-terminated; no defaults added) to its exit, at most
+ * timeout_ms (then SIGKILL), with stdout and stderr captured into output (NUL-terminated,
+ * truncated to size - 1). The working directory is p->dir, so relative paths land there.
+ * Returns the exit status as ccpayd_stop does. */
+int ccpayd_run(const ccpayd_process *p, const char *const *args, int timeout_ms, char *output,
+               size_t size);
+
+/* The ccpayd binary under test (from CMake). */
+const char *ccpayd_path(void);
+
+#endif

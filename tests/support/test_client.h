@@ -1,0 +1,78 @@
+/* A small unary gRPC client for integration tests, on the gRPC C core.
+ *
+ * One channel per test_client (plaintext, loopback); one call is one batch on its own
+ * pluck completion queue, with a deadline, so calls are independent and a client may be
+ * shared by threads. Every call returns what a test needs to check an outcome: the
+ * status code, the details text, the `ccpay-reason` trailer, the google.rpc.Status
+ * decoded from `grpc-status-details-bin` (code, message, ErrorInfo reason and domain),
+ * and the reply decoded with protobuf-c. */
+#ifndef CCPAY_TESTS_SUPPORT_TEST_CLIENT_H
+#define CCPAY_TESTS_SUPPORT_TEST_CLIENT_H
+
+#include <grpc/status.h> /* grpc_status_code only: no channel API leaks into tests */
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+  TEST_CALL_TIMEOUT_MS = 10000, /* default deadline of a call */
+  TEST_TEXT_BYTES_MAX = 512,    /* longest details / reason kept (longer is truncated) */
+};
+
+typedef struct test_client test_client;
+
+typedef struct test_reply {
+  grpc_status_code status;
+  char details[TEST_TEXT_BYTES_MAX]; /* the status message */
+  char reason[TEST_TEXT_BYTES_MAX];  /* the ccpay-reason trailer; "" when absent */
+  /* From grpc-status-details-bin, when the trailer was present and decoded. */
+  bool has_rich_status;
+  int rich_code;
+  char rich_message[TEST_TEXT_BYTES_MAX];
+  char rich_reason[TEST_TEXT_BYTES_MAX]; /* ErrorInfo.reason; "" when no ErrorInfo */
+  char rich_domain[TEST_TEXT_BYTES_MAX];
+  /* The reply decoded as the caller's descriptor (status OK and a message arrived);
+   * NULL otherwise, including when the bytes did not decode (reply_undecodable). */
+  ProtobufCMessage *message;
+  bool reply_undecodable;
+  int64_t elapsed_ms; /* from starting the call to its status */
+} test_reply;
+
+/* Connects lazily to 127.0.0.1:port (calls grpc_init). NULL only if out of memory. */
+test_client *test_client_create(int port);
+
+/* Closes the channel (calls grpc_shutdown). No call may be in flight. */
+void test_client_destroy(test_client *client);
+
+/* Sends request to method ("/pkg.Service/Method") and waits for the status, at most
+ * timeout_ms (0: TEST_CALL_TIMEOUT_MS) plus a bounded grace period; the reply is
+ * decoded as reply_descriptor. Fills *out (release it with test_reply_clear) and
+ * returns out->status. */
+grpc_status_code test_client_call(test_client *client, const char *method,
+                                  const ProtobufCMessage *request,
+                                  const ProtobufCMessageDescriptor *reply_descriptor,
+                                  int timeout_ms, test_reply *out);
+
+/* The same with request bytes sent as they are (e.g. bytes that do not decode). */
+grpc_status_code test_client_call_raw(test_client *client, const char *method, const uint8_t *bytes,
+                                      size_t len,
+                                      const ProtobufCMessageDescriptor *reply_descriptor,
+                                      int timeout_ms, test_reply *out);
+
+/* Frees out->message; the rest of *out stays readable. */
+void test_reply_clear(test_reply *out);
+
+/* Checks how a call ended. For OK: a decoded reply and no ccpay-reason. For an error with
+ * reason non-NULL: the status, ccpay-reason == reason, and grpc-status-details-bin
+ * decoding to the same code and message with an ErrorInfo {reason, "ccpay.v1"}; with
+ * reason NULL (errors made by gRPC itself, e.g. UNAVAILABLE) only the status. text, when
+ * non-NULL, must occur in the details. Returns false with why (a readable account of the
+ * whole reply) filled when anything differs. */
+bool test_reply_check(const test_reply *r, grpc_status_code status, const char *reason,
+                      const char *text, char *why, size_t why_size);
+
+/* The name of a status code ("INVALID_ARGUMENT"), for failure messages. */
+const char *test_status_name(grpc_status_code status);
+
+#endif

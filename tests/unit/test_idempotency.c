@@ -1,0 +1,294 @@
+/* Idempotency records: look-up, recording, reuse with another request, and expiry. */
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "storage/idempotency.h"
+#include "storage/store.h"
+
+enum { TEST_MAP_BYTES = 64 << 20 };
+
+/* --- A data dir under /tmp, removed after the test --------------------------------- */
+
+typedef struct test_env {
+  char dir[64];
+  store *s;
+} test_env;
+
+static void test_env_open(test_env *env) {
+  ccpay_error error;
+  store_options options = {.data_dir = env->dir, .map_size_bytes = TEST_MAP_BYTES};
+  assert_int_equal(store_open(&options, &env->s, &error), CCPAY_OK);
+}
+
+static int setup(void **state) {
+  test_env *env = calloc(1, sizeof *env);
+  assert_non_null(env);
+  snprintf(env->dir, sizeof env->dir, "/tmp/ccpay-test-idem-XXXXXX");
+  assert_non_null(mkdtemp(env->dir));
+  test_env_open(env);
+  *state = env;
+  return 0;
+}
+
+static int teardown(void **state) {
+  test_env *env = *state;
+  if (env->s != NULL) store_close(env->s);
+  char path[128];
+  snprintf(path, sizeof path, "%s/data.mdb", env->dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/lock.mdb", env->dir);
+  unlink(path);
+  rmdir(env->dir);
+  free(env);
+  return 0;
+}
+
+/* --- Running one write and waiting for it -------------------------------------------- */
+
+typedef ccpay_err (*test_write_fn)(store_txn *txn, void *context, ccpay_error *error);
+
+typedef struct test_write {
+  store_write w;
+  test_write_fn fn;
+  void *context;
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  bool done;
+} test_write;
+
+static ccpay_err test_write_execute(store_txn *txn, store_write *w) {
+  test_write *t = w->context;
+  return t->fn(txn, t->context, &w->error);
+}
+
+static void test_write_done(store_write *w) {
+  test_write *t = w->context;
+  pthread_mutex_lock(&t->mutex);
+  t->done = true;
+  pthread_cond_signal(&t->cond);
+  pthread_mutex_unlock(&t->mutex);
+}
+
+static ccpay_err test_write_run(store *s, test_write_fn fn, void *context) {
+  test_write t = {.fn = fn, .context = context};
+  t.w = (store_write){.execute = test_write_execute, .done = test_write_done, .context = &t};
+  pthread_mutex_init(&t.mutex, NULL);
+  pthread_cond_init(&t.cond, NULL);
+  store_write_submit(s, &t.w);
+  pthread_mutex_lock(&t.mutex);
+  while (!t.done) pthread_cond_wait(&t.cond, &t.mutex);
+  pthread_mutex_unlock(&t.mutex);
+  pthread_cond_destroy(&t.cond);
+  pthread_mutex_destroy(&t.mutex);
+  return t.w.result;
+}
+
+/* --- Helpers ------------------------------------------------------------------------------ */
+
+static const char test_method[] = "/ccpay.v1.CustomerService/CreateCustomer";
+
+static void test_hash(const char *request, uint8_t out[IDEMPOTENCY_HASH_BYTES]) {
+  idempotency_hash(test_method, (const uint8_t *)request, strlen(request), out);
+}
+
+typedef struct record_args {
+  const char *request_id;
+  const char *request;
+  const char *reply;
+  int64_t time_ms; /* out: the batch's time */
+} record_args;
+
+static ccpay_err record_execute(store_txn *txn, void *context, ccpay_error *error) {
+  record_args *r = context;
+  uint8_t hash[IDEMPOTENCY_HASH_BYTES];
+  test_hash(r->request, hash);
+  r->time_ms = store_txn_time_ms(txn);
+  return idempotency_record(txn, r->request_id, hash, (const uint8_t *)r->reply, strlen(r->reply),
+                            error);
+}
+
+static ccpay_err test_record(test_env *env, const char *request_id, const char *request,
+                             const char *reply, int64_t *time_ms) {
+  record_args r = {.request_id = request_id, .request = request, .reply = reply};
+  ccpay_err err = test_write_run(env->s, record_execute, &r);
+  if (time_ms != NULL) *time_ms = r.time_ms;
+  return err;
+}
+
+/* Looks request_id up in a read transaction; on CCPAY_OK copies the reply into reply. */
+static ccpay_err test_lookup(test_env *env, const char *request_id, const char *request,
+                             char *reply, size_t reply_size, ccpay_error *error) {
+  uint8_t hash[IDEMPOTENCY_HASH_BYTES];
+  test_hash(request, hash);
+  store_txn *txn = NULL;
+  assert_int_equal(store_read_begin(env->s, &txn, error), CCPAY_OK);
+  store_val value = {NULL, 0};
+  ccpay_err err = idempotency_lookup(txn, request_id, hash, &value, error);
+  if (err == CCPAY_OK) {
+    assert_true(value.len < reply_size);
+    memcpy(reply, value.data, value.len);
+    reply[value.len] = '\0';
+  }
+  store_read_end(txn);
+  return err;
+}
+
+typedef struct purge_args {
+  int64_t before_ms;
+  unsigned records_max;
+  unsigned purged;
+} purge_args;
+
+static ccpay_err purge_execute(store_txn *txn, void *context, ccpay_error *error) {
+  purge_args *p = context;
+  return idempotency_purge(txn, p->before_ms, p->records_max, &p->purged, error);
+}
+
+static unsigned test_purge(test_env *env, int64_t before_ms, unsigned records_max) {
+  purge_args p = {.before_ms = before_ms, .records_max = records_max};
+  assert_int_equal(test_write_run(env->s, purge_execute, &p), CCPAY_OK);
+  return p.purged;
+}
+
+/* Waits until the wall clock has passed time_ms, so the next batch has a later time. */
+static void test_clock_pass(int64_t time_ms) {
+  while (clock_wall_ms() <= time_ms) usleep(500);
+}
+
+/* --- Tests --------------------------------------------------------------------------------- */
+
+static void test_hash_value(void **state) {
+  (void)state;
+  uint8_t hash[IDEMPOTENCY_HASH_BYTES];
+  test_hash("abc", hash);
+  /* sha256("/ccpay.v1.CustomerService/CreateCustomer" "\0" "abc") */
+  const uint8_t expected[IDEMPOTENCY_HASH_BYTES] = {0x8e, 0x33, 0x84, 0x4c, 0xe9, 0xcc, 0x80, 0xd9,
+                                                    0x77, 0xed, 0xb2, 0x89, 0x13, 0x82, 0x80, 0x30,
+                                                    0x77, 0x26, 0x7e, 0xdb, 0x92, 0x30, 0xc2, 0x07,
+                                                    0xbc, 0x7a, 0x89, 0x49, 0x75, 0x51, 0x76, 0x76};
+  assert_memory_equal(hash, expected, sizeof expected);
+
+  /* The separator keeps method and request apart. */
+  uint8_t a[IDEMPOTENCY_HASH_BYTES], b[IDEMPOTENCY_HASH_BYTES];
+  idempotency_hash("ab", (const uint8_t *)"c", 1, a);
+  idempotency_hash("a", (const uint8_t *)"bc", 2, b);
+  assert_true(CRYPTO_memcmp(a, b, sizeof a) != 0);
+  idempotency_hash("a", NULL, 0, a);
+  idempotency_hash("a", (const uint8_t *)"", 0, b);
+  assert_memory_equal(a, b, sizeof a);
+}
+
+static void test_lookup_not_found(void **state) {
+  test_env *env = *state;
+  ccpay_error error;
+  char reply[64];
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error),
+                   CCPAY_ERR_NOT_FOUND);
+}
+
+static void test_record_then_lookup(void **state) {
+  test_env *env = *state;
+  ccpay_error error;
+  char reply[64];
+  assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "reply-1");
+  /* An empty reply is a reply too. */
+  assert_int_equal(test_record(env, "req-2", "abc", "", NULL), CCPAY_OK);
+  assert_int_equal(test_lookup(env, "req-2", "abc", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "");
+  /* Other keys stay new. */
+  assert_int_equal(test_lookup(env, "req-3", "abc", reply, sizeof reply, &error),
+                   CCPAY_ERR_NOT_FOUND);
+}
+
+static void test_key_reused(void **state) {
+  test_env *env = *state;
+  ccpay_error error;
+  char reply[64];
+  assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
+  assert_int_equal(test_lookup(env, "req-1", "abd", reply, sizeof reply, &error),
+                   CCPAY_ERR_IDEMPOTENCY_KEY_REUSED);
+  assert_int_equal(error.code, CCPAY_ERR_IDEMPOTENCY_KEY_REUSED);
+  assert_string_equal(error.message,
+                      "request_id \"req-1\" was already used for a different request");
+
+  /* Recording over an existing key is refused either way; the first reply stays. */
+  assert_int_equal(test_record(env, "req-1", "abd", "reply-2", NULL),
+                   CCPAY_ERR_IDEMPOTENCY_KEY_REUSED);
+  assert_int_equal(test_record(env, "req-1", "abc", "reply-2", NULL), CCPAY_ERR_INTERNAL);
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "reply-1");
+}
+
+static void test_purge_old_only(void **state) {
+  test_env *env = *state;
+  ccpay_error error;
+  char reply[64];
+  int64_t old_ms = 0, new_ms = 0;
+  assert_int_equal(test_record(env, "old-1", "abc", "r", &old_ms), CCPAY_OK);
+  assert_int_equal(test_record(env, "old-2", "abc", "r", NULL), CCPAY_OK);
+  int64_t last_old_ms = 0;
+  assert_int_equal(test_record(env, "old-3", "abc", "r", &last_old_ms), CCPAY_OK);
+  test_clock_pass(last_old_ms);
+  assert_int_equal(test_record(env, "new-1", "abc", "r", &new_ms), CCPAY_OK);
+  assert_true(new_ms > last_old_ms && last_old_ms >= old_ms);
+
+  /* Nothing is older than the oldest. */
+  assert_int_equal(test_purge(env, old_ms, 32), 0);
+  /* records_max bounds one purge; the rest go in the next. */
+  assert_int_equal(test_purge(env, new_ms, 2), 2);
+  assert_int_equal(test_purge(env, new_ms, 32), 1);
+  assert_int_equal(test_purge(env, new_ms, 32), 0);
+
+  const char *gone[] = {"old-1", "old-2", "old-3"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(test_lookup(env, gone[i], "abc", reply, sizeof reply, &error),
+                     CCPAY_ERR_NOT_FOUND);
+  }
+  assert_int_equal(test_lookup(env, "new-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
+
+  /* A purged key is new again: it may be recorded afresh, for any request. */
+  assert_int_equal(test_record(env, "old-1", "xyz", "r2", NULL), CCPAY_OK);
+  assert_int_equal(test_lookup(env, "old-1", "xyz", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "r2");
+  /* Everything goes once the cut-off passes it, and survives nothing. */
+  assert_int_equal(test_purge(env, clock_wall_ms() + 1000, 32), 2);
+  assert_int_equal(test_lookup(env, "new-1", "abc", reply, sizeof reply, &error),
+                   CCPAY_ERR_NOT_FOUND);
+}
+
+static void test_record_survives_reopen(void **state) {
+  test_env *env = *state;
+  ccpay_error error;
+  char reply[64];
+  assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
+  store_close(env->s);
+  env->s = NULL;
+  test_env_open(env);
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "reply-1");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hash_value),
+      cmocka_unit_test_setup_teardown(test_lookup_not_found, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_record_then_lookup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_key_reused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_purge_old_only, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
