@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 void ccpay_check_failed(const char *condition, const char *file, int line) {
-  fprintf(stderr, "level=fatal msg=\"invariant violated\" check=\"%s\" at=%s:%d\n", condition, file,
+  fprintf(stderr, "level=fatal event=invariant_violated check=\"%s\" at=%s:%d\n", condition, file,
           line);
   fflush(stderr);
   abort();

@@ -55,7 +55,7 @@ static int serve(const ccpayd_config *config, store *s) {
     return 1;
   }
   rpc_server_set_serving(server, true);
-  log_info("msg=\"ccpayd ready\" version=%s listen=%s port=%d threads=%u data_dir=%s",
+  log_info("event=ready version=%s listen=%s port=%d threads=%u data_dir=%s",
            CCPAYD_VERSION, config->listen, port, config->threads, config->data_dir);
 
   sigset_t stop_signals;
@@ -64,7 +64,7 @@ static int serve(const ccpayd_config *config, store *s) {
   sigaddset(&stop_signals, SIGTERM);
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  log_info("msg=\"stopping: draining calls\" signal=%s drain_ms=%d",
+  log_info("event=stopping signal=%s drain_ms=%d",
            signal_number == SIGINT ? "SIGINT" : "SIGTERM", SHUTDOWN_DRAIN_MS);
   rpc_server_stop(server, SHUTDOWN_DRAIN_MS);
   return 0;
@@ -110,6 +110,6 @@ int main(int argc, char **argv) {
   }
   int rc = serve(&config, s);
   store_close(s);
-  log_info("msg=\"ccpayd stopped\"");
+  log_info("event=stopped");
   return rc;
 }

@@ -67,7 +67,7 @@ static void call_log(rpc_call *c) {
   char request_id[2 * REQUEST_ID_BYTES_MAX + 8];
   log_quote(c->request_id, request_id, sizeof request_id);
   log_level level = c->status == 0 ? LOG_INFO : (c->status == 13 ? LOG_ERROR : LOG_WARN);
-  log_write(level, "msg=call method=%s status=%d reason=%s duration_us=%lld request_id=%s",
+  log_write(level, "event=call method=%s status=%d reason=%s duration_us=%lld request_id=%s",
             c->method_name, c->status, c->reason, (long long)duration_us, request_id);
 }
 
@@ -91,7 +91,7 @@ static void start_batch(rpc_call *c, const grpc_op *ops, size_t count, rpc_tag *
   grpc_call_error rc = grpc_call_start_batch(c->call, ops, count, tag, NULL);
   /* Any error here is a misuse of the batch API: a bug, not an operating condition. */
   if (rc != GRPC_CALL_OK)
-    log_error("msg=\"start_batch failed\" method=%s rc=%d", c->method_name, rc);
+    log_error("event=start_batch_failed method=%s rc=%d", c->method_name, rc);
   CHECK(rc == GRPC_CALL_OK);
 }
 

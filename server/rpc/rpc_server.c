@@ -252,7 +252,7 @@ void rpc_server_stop(rpc_server *s, unsigned drain_ms) {
     deadline.tv_nsec -= 1000000000;
   }
   if (!wait_shutdown(s, &deadline)) {
-    log_warn("msg=\"calls still in flight after drain; cancelling them\" drain_ms=%u", drain_ms);
+    log_warn("event=drain_timeout action=cancel_calls drain_ms=%u", drain_ms);
     grpc_server_cancel_all_calls(s->server);
     wait_shutdown(s, NULL);
   }
