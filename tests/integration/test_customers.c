@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ccpay/v1/customer.pb-c.h"
-#include "ccpayd_process.h"
+#include "ccpayd_fixture.h"
 #include "test_client.h"
 
 #define CREATE_CUSTOMER "/ccpay.v1.CustomerService/CreateCustomer"
@@ -30,43 +30,6 @@ enum {
   CONCURRENT_CALLS_PER_THREAD = 50,
   CONCURRENT_CALLS = CONCURRENT_THREADS * CONCURRENT_CALLS_PER_THREAD,
 };
-
-/* Fails the test with the whole reply when it did not end as expected. */
-#define assert_reply(r, status, reason, text)                                    \
-  do {                                                                           \
-    char why_[2048];                                                             \
-    if (!test_reply_check((r), (status), (reason), (text), why_, sizeof why_)) { \
-      fail_msg("%s", why_);                                                      \
-    }                                                                            \
-  } while (0)
-
-typedef struct fixture {
-  ccpayd_process server;
-  test_client *client;
-  bool passed; /* set as a test's last step: the teardown prints the log if not */
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  if (f == NULL) return -1;
-  if (!ccpayd_init(&f->server) || !ccpayd_start(&f->server, NULL)) {
-    ccpayd_destroy(&f->server);
-    free(f);
-    return -1;
-  }
-  f->client = test_client_create(f->server.port);
-  *state = f;
-  return 0;
-}
-
-/* Every test also checks that its server stops cleanly (exit 0, no sanitizer report). */
-static int teardown(void **state) {
-  fixture *f = *state;
-  test_client_destroy(f->client);
-  bool clean = ccpayd_finish(&f->server, f->passed);
-  free(f);
-  return clean ? 0 : -1;
-}
 
 /* --- Calls ---------------------------------------------------------------------------- */
 
@@ -196,7 +159,7 @@ static void assert_new_customer(const Ccpay__V1__Customer *c) {
 }
 
 static void create_then_get_round_trips(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   Ccpay__V1__Money limit = CCPAY__V1__MONEY__INIT;
   limit.amount_minor = 50000; /* no currency: the server fills it in */
   Ccpay__V1__Customer input =
@@ -221,7 +184,7 @@ static void create_then_get_round_trips(void **state) {
 }
 
 static void retry_with_same_request_id_returns_same_customer(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   Ccpay__V1__Customer input = customer_of("Ann Retry", "", "", "USD");
   test_reply first, again;
   create(f->client, "retry-1", &input, &first);
@@ -239,7 +202,7 @@ static void retry_with_same_request_id_returns_same_customer(void **state) {
 }
 
 static void same_request_id_with_other_body_is_refused(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "reuse-1", "Ann Original", "", "", id);
   Ccpay__V1__Customer other = customer_of("Bob Different", "", "", "USD");
@@ -256,7 +219,7 @@ static void same_request_id_with_other_body_is_refused(void **state) {
 
 /* --- Validation: each refusal names the field and leaves nothing behind --------------- */
 
-static void expect_create_refused(fixture *f, const char *request_id,
+static void expect_create_refused(ccpayd_fixture *f, const char *request_id,
                                   const Ccpay__V1__Customer *customer, const char *reason,
                                   const char *field) {
   char id[ID_BYTES];
@@ -317,7 +280,7 @@ static void missing_request_id_is_required(void **state) {
 /* --- GetCustomer ---------------------------------------------------------------------- */
 
 static void get_with_malformed_id_is_invalid(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   static const char *const malformed[] = {"cus_123", "ord_0000000000001", "customer-1",
                                           "cus_00000000000U!"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
@@ -332,7 +295,7 @@ static void get_with_malformed_id_is_invalid(void **state) {
 }
 
 static void get_with_unknown_id_is_not_found(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "known-1", "Known Customer", "", "", id);
   /* Well formed, but not an id the server handed out: change the last character. */
@@ -351,7 +314,7 @@ static void get_with_unknown_id_is_not_found(void **state) {
 /* --- UpdateCustomer ------------------------------------------------------------------- */
 
 static void update_changes_masked_fields_and_version(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "upd-create", "Old Name", "old@example.com", "+1 555 010 0000", id);
   Ccpay__V1__Customer change = customer_of("New Name", "new@example.com", "+44 20 0000 0000", "");
@@ -386,7 +349,7 @@ static void update_changes_masked_fields_and_version(void **state) {
 }
 
 static void update_retry_does_not_apply_twice(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "upd-retry-create", "Before", "", "", id);
   Ccpay__V1__Customer change = customer_of("After", "", "", "");
@@ -416,7 +379,7 @@ static void expect_version(test_client *client, const char *id, int64_t version)
 }
 
 static void update_of_currency_is_refused(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "cur-create", "Fixed Currency", "", "", id);
   Ccpay__V1__Customer change = customer_of("", "", "", "EUR");
@@ -434,7 +397,7 @@ static void update_of_currency_is_refused(void **state) {
 }
 
 static void update_with_empty_mask_is_refused(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "mask-create", "Masked", "", "", id);
   Ccpay__V1__Customer change = customer_of("Unmasked", "", "", "");
@@ -464,7 +427,7 @@ static void assert_page_ids(const Ccpay__V1__SearchCustomersResponse *page,
 }
 
 static void search_by_name_prefix_ignores_case(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char alice[ID_BYTES], alicia[ID_BYTES], bob[ID_BYTES], al[ID_BYTES];
   create_ok(f->client, "n-1", "Alice Smith", "", "", alice);
   create_ok(f->client, "n-2", "ALICIA Keys", "", "", alicia);
@@ -485,7 +448,7 @@ static void search_by_name_prefix_ignores_case(void **state) {
 }
 
 static void search_by_email(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char bob[ID_BYTES], bobby[ID_BYTES], none[ID_BYTES];
   create_ok(f->client, "e-1", "Bob", "bob@example.com", "", bob);
   create_ok(f->client, "e-2", "Bobby", "bobby@example.com", "", bobby);
@@ -505,7 +468,7 @@ static void search_by_email(void **state) {
 }
 
 static void search_by_phone_ignores_punctuation(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char plain[ID_BYTES], other[ID_BYTES];
   create_ok(f->client, "p-1", "Plain Digits", "", "15550100000", plain);
   create_ok(f->client, "p-2", "Next Number", "", "15550100001", other);
@@ -521,7 +484,7 @@ static void search_by_phone_ignores_punctuation(void **state) {
 }
 
 static void paging_yields_every_customer_once_newest_first(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char created[5][ID_BYTES];
   for (int i = 0; i < 5; i++) {
     char request_id[32], name[32];
@@ -565,7 +528,7 @@ static void expect_token_refused(test_client *client, const char *token, const c
 }
 
 static void altered_page_token_is_refused(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char ids[3][ID_BYTES];
   for (int i = 0; i < 3; i++) {
     char request_id[32];
@@ -604,7 +567,7 @@ static void altered_page_token_is_refused(void **state) {
 }
 
 static void page_size_over_max_is_refused(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   static const int32_t bad_sizes[] = {201, -1, 100000};
   for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
     Ccpay__V1__SearchCustomersRequest request = CCPAY__V1__SEARCH_CUSTOMERS_REQUEST__INIT;
@@ -624,14 +587,12 @@ static void page_size_over_max_is_refused(void **state) {
 /* --- Durability and concurrency ------------------------------------------------------- */
 
 static void acknowledged_create_survives_kill_9(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   char id[ID_BYTES];
   create_ok(f->client, "durable-1", "Durable Dora", "dora@example.com", "", id);
   /* A crash right after the acknowledgement: nothing gets flushed or closed. */
   ccpayd_kill(&f->server);
-  assert_true(ccpayd_start(&f->server, NULL));
-  test_client_destroy(f->client);
-  f->client = test_client_create(f->server.port);
+  assert_true(ccpayd_fixture_start(f));
 
   test_reply r;
   get(f->client, id, &r);
@@ -679,7 +640,7 @@ static void *create_worker_main(void *argument) {
 static int compare_ids(const void *a, const void *b) { return strcmp(a, b); }
 
 static void concurrent_creates_all_succeed_with_distinct_ids(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   static char ids[CONCURRENT_CALLS][ID_BYTES];
   create_worker workers[CONCURRENT_THREADS];
   pthread_t threads[CONCURRENT_THREADS];
@@ -700,7 +661,8 @@ static void concurrent_creates_all_succeed_with_distinct_ids(void **state) {
   f->passed = true;
 }
 
-#define CUSTOMER_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define CUSTOMER_TEST(name) \
+  cmocka_unit_test_setup_teardown(name, ccpayd_fixture_setup, ccpayd_fixture_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ccpay/v1/customer.pb-c.h"
-#include "ccpayd_process.h"
+#include "ccpayd_fixture.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "test_client.h"
 
@@ -33,46 +33,6 @@ enum {
   INFLIGHT_ACKED_BEFORE_STOP = 40, /* calls flowing steadily before SIGTERM */
   INFLIGHT_WAIT_MS_MAX = 20000,
 };
-
-/* Fails the test with the whole reply when it did not end as expected. */
-#define assert_reply(r, status, reason, text)                                    \
-  do {                                                                           \
-    char why_[2048];                                                             \
-    if (!test_reply_check((r), (status), (reason), (text), why_, sizeof why_)) { \
-      fail_msg("%s", why_);                                                      \
-    }                                                                            \
-  } while (0)
-
-typedef struct fixture {
-  ccpayd_process server;
-  test_client *client; /* NULL for tests that never start the server */
-  bool passed;         /* set as a test's last step: the teardown prints the log if not */
-} fixture;
-
-static int fixture_create(void **state, bool start) {
-  fixture *f = calloc(1, sizeof *f);
-  if (f == NULL) return -1;
-  if (!ccpayd_init(&f->server) || (start && !ccpayd_start(&f->server, NULL))) {
-    ccpayd_destroy(&f->server);
-    free(f);
-    return -1;
-  }
-  if (start) f->client = test_client_create(f->server.port);
-  *state = f;
-  return 0;
-}
-
-static int setup_server(void **state) { return fixture_create(state, true); }
-static int setup_no_server(void **state) { return fixture_create(state, false); }
-
-/* Every test also checks that its server stops cleanly (exit 0, no sanitizer report). */
-static int teardown(void **state) {
-  fixture *f = *state;
-  test_client_destroy(f->client);
-  bool clean = ccpayd_finish(&f->server, f->passed);
-  free(f);
-  return clean ? 0 : -1;
-}
 
 static size_t count_customers(test_client *client) {
   Ccpay__V1__SearchCustomersRequest request = CCPAY__V1__SEARCH_CUSTOMERS_REQUEST__INIT;
@@ -105,7 +65,7 @@ static Grpc__Health__V1__HealthCheckResponse__ServingStatus health_of(test_clien
 }
 
 static void health_check_answers_serving(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   const Grpc__Health__V1__HealthCheckResponse__ServingStatus serving =
       GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
   assert_int_equal(health_of(f->client, ""), serving);
@@ -134,7 +94,7 @@ static void expect_unimplemented(test_client *client, const char *method) {
 }
 
 static void unknown_method_answers_unimplemented_quickly(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   expect_unimplemented(f->client, "/ccpay.v1.CustomerService/DeleteCustomer");
   expect_unimplemented(f->client, "/no.such.v1.Service/Method");
   /* Served methods still work on the same connection afterwards. */
@@ -144,7 +104,7 @@ static void unknown_method_answers_unimplemented_quickly(void **state) {
 }
 
 static void undecodable_request_is_malformed(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   /* Field 1 (customer) claims 5 bytes but only 1 follows. */
   static const uint8_t truncated[] = {0x0a, 0x05, 'A'};
   /* Field 2 (request_id) with wire type 7, which does not exist. */
@@ -211,10 +171,8 @@ static void wait_for_acks(atomic_int *acked, int wanted) {
 }
 
 /* Every acknowledged customer must be readable after a restart. */
-static void expect_acked_survive(fixture *f, inflight *threads, size_t acked) {
-  assert_true(ccpayd_start(&f->server, NULL));
-  test_client_destroy(f->client);
-  f->client = test_client_create(f->server.port);
+static void expect_acked_survive(ccpayd_fixture *f, inflight *threads, size_t acked) {
+  assert_true(ccpayd_fixture_start(f));
   assert_true(count_customers(f->client) >= acked);
   for (int k = 0; k < INFLIGHT_THREADS; k++) {
     for (size_t i = 0; i < threads[k].id_count; i++) {
@@ -235,7 +193,7 @@ static void expect_acked_survive(fixture *f, inflight *threads, size_t acked) {
  * here only when ccpayd's log shows the call never reached a handler (every handled
  * CreateCustomer is logged with its request_id), so the client may safely retry it; any
  * other ending fails. ccpay means such calls to get UNAVAILABLE (SHUTTING_DOWN). */
-static void expect_not_run(const fixture *f, const inflight *t) {
+static void expect_not_run(const ccpayd_fixture *f, const inflight *t) {
   const test_reply *r = &t->unexpected;
   char logged[96]; /* as the call's log line quotes it, so "-1" cannot match "-10" */
   snprintf(logged, sizeof logged, "request_id=\"%s\"", t->unexpected_request_id);
@@ -251,7 +209,7 @@ static void expect_not_run(const fixture *f, const inflight *t) {
 }
 
 static void sigterm_exits_cleanly_with_calls_in_flight(void **state) {
-  fixture *f = *state;
+  ccpayd_fixture *f = *state;
   static char ids[INFLIGHT_THREADS][INFLIGHT_CALLS_PER_THREAD_MAX][32];
   inflight threads[INFLIGHT_THREADS];
   atomic_int acked;
@@ -287,7 +245,7 @@ static void sigterm_exits_cleanly_with_calls_in_flight(void **state) {
 
 /* Runs ccpayd with args and expects exit code 2, a message containing setting, and no
  * port file (it never served). */
-static void expect_refused(fixture *f, const char *const *args, const char *setting) {
+static void expect_refused(ccpayd_fixture *f, const char *const *args, const char *setting) {
   char output[OUTPUT_BYTES_MAX];
   int exit_status = ccpayd_run(&f->server, args, CONFIG_EXIT_TIMEOUT_MS, output, sizeof output);
   if (exit_status != 2 || strstr(output, setting) == NULL) {
@@ -334,7 +292,7 @@ static void config_unknown_flag_refused(void **state) {
   expect_refused(*state, args, "--frobnicate");
 }
 
-static void write_config(const fixture *f, const char *text, char *path) {
+static void write_config(const ccpayd_fixture *f, const char *text, char *path) {
   int n = snprintf(path, PATH_MAX, "%.*s/ccpayd.ini", PATH_MAX - 16, f->server.dir);
   assert_true(n > 0 && n < PATH_MAX);
   FILE *file = fopen(path, "w");
@@ -360,23 +318,26 @@ static void config_file_bad_value_refused(void **state) {
   expect_refused(*state, args, "[server] threads");
 }
 
+/* Tests with a running server, and tests that run ccpayd themselves. */
+#define SERVER_TEST(name) \
+  cmocka_unit_test_setup_teardown(name, ccpayd_fixture_setup, ccpayd_fixture_teardown)
+#define NO_SERVER_TEST(name) \
+  cmocka_unit_test_setup_teardown(name, ccpayd_fixture_setup_no_server, ccpayd_fixture_teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(health_check_answers_serving, setup_server, teardown),
-      cmocka_unit_test_setup_teardown(unknown_method_answers_unimplemented_quickly, setup_server,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(undecodable_request_is_malformed, setup_server, teardown),
-      cmocka_unit_test_setup_teardown(sigterm_exits_cleanly_with_calls_in_flight, setup_server,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(config_listen_not_loopback_refused, setup_no_server,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(config_without_plaintext_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_zero_threads_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_bad_map_size_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_bad_log_level_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_unknown_flag_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_file_unknown_key_refused, setup_no_server, teardown),
-      cmocka_unit_test_setup_teardown(config_file_bad_value_refused, setup_no_server, teardown),
+      SERVER_TEST(health_check_answers_serving),
+      SERVER_TEST(unknown_method_answers_unimplemented_quickly),
+      SERVER_TEST(undecodable_request_is_malformed),
+      SERVER_TEST(sigterm_exits_cleanly_with_calls_in_flight),
+      NO_SERVER_TEST(config_listen_not_loopback_refused),
+      NO_SERVER_TEST(config_without_plaintext_refused),
+      NO_SERVER_TEST(config_zero_threads_refused),
+      NO_SERVER_TEST(config_bad_map_size_refused),
+      NO_SERVER_TEST(config_bad_log_level_refused),
+      NO_SERVER_TEST(config_unknown_flag_refused),
+      NO_SERVER_TEST(config_file_unknown_key_refused),
+      NO_SERVER_TEST(config_file_bad_value_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,9 @@
 /* Idempotency records: look-up, recording, reuse with another request, and expiry. */
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,83 +12,11 @@
 #include "base/clock.h"
 #include "storage/idempotency.h"
 #include "storage/store.h"
+#include "store_fixture.h"
 
-enum { TEST_MAP_BYTES = 64 << 20 };
-
-/* --- A data dir under /tmp, removed after the test --------------------------------- */
-
-typedef struct test_env {
-  char dir[64];
-  store *s;
-} test_env;
-
-static void test_env_open(test_env *env) {
-  ccpay_error error;
-  store_options options = {.data_dir = env->dir, .map_size_bytes = TEST_MAP_BYTES};
-  assert_int_equal(store_open(&options, &env->s, &error), CCPAY_OK);
-}
-
+/* Each storage test gets its own store on a data dir under /tmp, removed after it. */
 static int setup(void **state) {
-  test_env *env = calloc(1, sizeof *env);
-  assert_non_null(env);
-  snprintf(env->dir, sizeof env->dir, "/tmp/ccpay-test-idem-XXXXXX");
-  assert_non_null(mkdtemp(env->dir));
-  test_env_open(env);
-  *state = env;
-  return 0;
-}
-
-static int teardown(void **state) {
-  test_env *env = *state;
-  if (env->s != NULL) store_close(env->s);
-  char path[128];
-  snprintf(path, sizeof path, "%s/data.mdb", env->dir);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/lock.mdb", env->dir);
-  unlink(path);
-  rmdir(env->dir);
-  free(env);
-  return 0;
-}
-
-/* --- Running one write and waiting for it -------------------------------------------- */
-
-typedef ccpay_err (*test_write_fn)(store_txn *txn, void *context, ccpay_error *error);
-
-typedef struct test_write {
-  store_write w;
-  test_write_fn fn;
-  void *context;
-  pthread_mutex_t mutex;
-  pthread_cond_t cond;
-  bool done;
-} test_write;
-
-static ccpay_err test_write_execute(store_txn *txn, store_write *w) {
-  test_write *t = w->context;
-  return t->fn(txn, t->context, &w->error);
-}
-
-static void test_write_done(store_write *w) {
-  test_write *t = w->context;
-  pthread_mutex_lock(&t->mutex);
-  t->done = true;
-  pthread_cond_signal(&t->cond);
-  pthread_mutex_unlock(&t->mutex);
-}
-
-static ccpay_err test_write_run(store *s, test_write_fn fn, void *context) {
-  test_write t = {.fn = fn, .context = context};
-  t.w = (store_write){.execute = test_write_execute, .done = test_write_done, .context = &t};
-  pthread_mutex_init(&t.mutex, NULL);
-  pthread_cond_init(&t.cond, NULL);
-  store_write_submit(s, &t.w);
-  pthread_mutex_lock(&t.mutex);
-  while (!t.done) pthread_cond_wait(&t.cond, &t.mutex);
-  pthread_mutex_unlock(&t.mutex);
-  pthread_cond_destroy(&t.cond);
-  pthread_mutex_destroy(&t.mutex);
-  return t.w.result;
+  return store_fixture_setup(state, &(store_fixture_options){.name = "idem"});
 }
 
 /* --- Helpers ------------------------------------------------------------------------------ */
@@ -118,16 +43,16 @@ static ccpay_err record_execute(store_txn *txn, void *context, ccpay_error *erro
                             error);
 }
 
-static ccpay_err test_record(test_env *env, const char *request_id, const char *request,
+static ccpay_err test_record(store_fixture *env, const char *request_id, const char *request,
                              const char *reply, int64_t *time_ms) {
   record_args r = {.request_id = request_id, .request = request, .reply = reply};
-  ccpay_err err = test_write_run(env->s, record_execute, &r);
+  ccpay_err err = store_fixture_write(env->s, record_execute, &r, NULL);
   if (time_ms != NULL) *time_ms = r.time_ms;
   return err;
 }
 
 /* Looks request_id up in a read transaction; on CCPAY_OK copies the reply into reply. */
-static ccpay_err test_lookup(test_env *env, const char *request_id, const char *request,
+static ccpay_err test_lookup(store_fixture *env, const char *request_id, const char *request,
                              char *reply, size_t reply_size, ccpay_error *error) {
   uint8_t hash[IDEMPOTENCY_HASH_BYTES];
   test_hash(request, hash);
@@ -155,9 +80,9 @@ static ccpay_err purge_execute(store_txn *txn, void *context, ccpay_error *error
   return idempotency_purge(txn, p->before_ms, p->records_max, &p->purged, error);
 }
 
-static unsigned test_purge(test_env *env, int64_t before_ms, unsigned records_max) {
+static unsigned test_purge(store_fixture *env, int64_t before_ms, unsigned records_max) {
   purge_args p = {.before_ms = before_ms, .records_max = records_max};
-  assert_int_equal(test_write_run(env->s, purge_execute, &p), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, purge_execute, &p, NULL), CCPAY_OK);
   return p.purged;
 }
 
@@ -190,7 +115,7 @@ static void test_hash_value(void **state) {
 }
 
 static void test_lookup_not_found(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
   char reply[64];
   assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error),
@@ -198,7 +123,7 @@ static void test_lookup_not_found(void **state) {
 }
 
 static void test_record_then_lookup(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
   char reply[64];
   assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
@@ -214,7 +139,7 @@ static void test_record_then_lookup(void **state) {
 }
 
 static void test_key_reused(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
   char reply[64];
   assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
@@ -233,7 +158,7 @@ static void test_key_reused(void **state) {
 }
 
 static void test_purge_old_only(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
   char reply[64];
   int64_t old_ms = 0, new_ms = 0;
@@ -270,13 +195,11 @@ static void test_purge_old_only(void **state) {
 }
 
 static void test_record_survives_reopen(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
   char reply[64];
   assert_int_equal(test_record(env, "req-1", "abc", "reply-1", NULL), CCPAY_OK);
-  store_close(env->s);
-  env->s = NULL;
-  test_env_open(env);
+  assert_int_equal(store_fixture_reopen(env, &error), CCPAY_OK);
   assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
   assert_string_equal(reply, "reply-1");
 }
@@ -284,11 +207,11 @@ static void test_record_survives_reopen(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash_value),
-      cmocka_unit_test_setup_teardown(test_lookup_not_found, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_record_then_lookup, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_key_reused, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_purge_old_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lookup_not_found, setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_record_then_lookup, setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_key_reused, setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_purge_old_only, setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, store_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,9 @@
 /* Ids: text format, parsing, and strictly increasing generation across restarts. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,83 +11,11 @@
 #include "storage/ids.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "store_fixture.h"
 
-enum { TEST_MAP_BYTES = 64 << 20 };
-
-/* --- A data dir under /tmp, removed after the test --------------------------------- */
-
-typedef struct test_env {
-  char dir[64];
-  store *s;
-} test_env;
-
-static void test_env_open(test_env *env) {
-  ccpay_error error;
-  store_options options = {.data_dir = env->dir, .map_size_bytes = TEST_MAP_BYTES};
-  assert_int_equal(store_open(&options, &env->s, &error), CCPAY_OK);
-}
-
+/* Each storage test gets its own store on a data dir under /tmp, removed after it. */
 static int setup(void **state) {
-  test_env *env = calloc(1, sizeof *env);
-  assert_non_null(env);
-  snprintf(env->dir, sizeof env->dir, "/tmp/ccpay-test-ids-XXXXXX");
-  assert_non_null(mkdtemp(env->dir));
-  test_env_open(env);
-  *state = env;
-  return 0;
-}
-
-static int teardown(void **state) {
-  test_env *env = *state;
-  if (env->s != NULL) store_close(env->s);
-  char path[128];
-  snprintf(path, sizeof path, "%s/data.mdb", env->dir);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/lock.mdb", env->dir);
-  unlink(path);
-  rmdir(env->dir);
-  free(env);
-  return 0;
-}
-
-/* --- Running one write and waiting for it -------------------------------------------- */
-
-typedef ccpay_err (*test_write_fn)(store_txn *txn, void *context, ccpay_error *error);
-
-typedef struct test_write {
-  store_write w;
-  test_write_fn fn;
-  void *context;
-  pthread_mutex_t mutex;
-  pthread_cond_t cond;
-  bool done;
-} test_write;
-
-static ccpay_err test_write_execute(store_txn *txn, store_write *w) {
-  test_write *t = w->context;
-  return t->fn(txn, t->context, &w->error);
-}
-
-static void test_write_done(store_write *w) {
-  test_write *t = w->context;
-  pthread_mutex_lock(&t->mutex);
-  t->done = true;
-  pthread_cond_signal(&t->cond);
-  pthread_mutex_unlock(&t->mutex);
-}
-
-static ccpay_err test_write_run(store *s, test_write_fn fn, void *context) {
-  test_write t = {.fn = fn, .context = context};
-  t.w = (store_write){.execute = test_write_execute, .done = test_write_done, .context = &t};
-  pthread_mutex_init(&t.mutex, NULL);
-  pthread_cond_init(&t.cond, NULL);
-  store_write_submit(s, &t.w);
-  pthread_mutex_lock(&t.mutex);
-  while (!t.done) pthread_cond_wait(&t.cond, &t.mutex);
-  pthread_mutex_unlock(&t.mutex);
-  pthread_cond_destroy(&t.cond);
-  pthread_mutex_destroy(&t.mutex);
-  return t.w.result;
+  return store_fixture_setup(state, &(store_fixture_options){.name = "ids"});
 }
 
 /* --- Format and parse ------------------------------------------------------------------- */
@@ -197,25 +121,25 @@ static ccpay_err id_batch_execute(store_txn *txn, void *context, ccpay_error *er
 }
 
 static void test_next_increasing_across_reopen(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
+  ccpay_error error;
   /* Many ids in one command: far more than one per ms, so the mark does the work. */
   id_batch b = {.count = 100000};
   int64_t before_ms = clock_wall_ms();
-  assert_int_equal(test_write_run(env->s, id_batch_execute, &b), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, id_batch_execute, &b, NULL), CCPAY_OK);
   assert_true(b.first >= (uint64_t)before_ms << 16);
   assert_true(b.last > b.first);
   uint64_t last = b.last;
 
   /* A failed command hands out nothing: the next ids still follow the committed ones. */
   id_batch failed = {.count = 10, .fail = true};
-  assert_int_equal(test_write_run(env->s, id_batch_execute, &failed), CCPAY_ERR_INVALID_STATE);
+  assert_int_equal(store_fixture_write(env->s, id_batch_execute, &failed, NULL),
+                   CCPAY_ERR_INVALID_STATE);
 
   for (int round = 0; round < 3; round++) {
-    store_close(env->s);
-    env->s = NULL;
-    test_env_open(env);
+    assert_int_equal(store_fixture_reopen(env, &error), CCPAY_OK);
     id_batch next = {.count = 1000};
-    assert_int_equal(test_write_run(env->s, id_batch_execute, &next), CCPAY_OK);
+    assert_int_equal(store_fixture_write(env->s, id_batch_execute, &next, NULL), CCPAY_OK);
     assert_true(next.first > last);
     last = next.last;
   }
@@ -240,17 +164,16 @@ static ccpay_err high_water_next(store_txn *txn, void *context, ccpay_error *err
 }
 
 static void test_next_after_clock_step_back(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
+  ccpay_error error;
   /* A mark an hour ahead stands for a clock that has since stepped back. */
   high_water h = {.mark = (uint64_t)(clock_wall_ms() + 3600 * 1000) << 16};
-  assert_int_equal(test_write_run(env->s, high_water_set, &h), CCPAY_OK);
-  assert_int_equal(test_write_run(env->s, high_water_next, &h), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, high_water_set, &h, NULL), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, high_water_next, &h, NULL), CCPAY_OK);
   assert_true(h.id == h.mark + 1);
-  store_close(env->s);
-  env->s = NULL;
-  test_env_open(env);
+  assert_int_equal(store_fixture_reopen(env, &error), CCPAY_OK);
   uint64_t previous = h.id;
-  assert_int_equal(test_write_run(env->s, high_water_next, &h), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, high_water_next, &h, NULL), CCPAY_OK);
   assert_true(h.id == previous + 1);
 }
 
@@ -259,8 +182,10 @@ int main(void) {
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_round_trip_and_order),
       cmocka_unit_test(test_parse_rejects),
-      cmocka_unit_test_setup_teardown(test_next_increasing_across_reopen, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_next_after_clock_step_back, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_next_increasing_across_reopen, setup,
+                                      store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_next_after_clock_step_back, setup,
+                                      store_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

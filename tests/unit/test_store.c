@@ -20,116 +20,43 @@
 #include "storage/ids.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "store_fixture.h"
 
-enum { TEST_MAP_BYTES = 64 << 20 };
-
-/* --- A data dir under /tmp, removed after the test --------------------------------- */
-
-typedef struct test_env {
-  char dir[128];
-  store *s;
-} test_env;
+/* --- A store on a data dir under /tmp, removed after the test ------------------------ */
 
 /* A small write queue keeps the queue-full test quick, also under ASan. */
 enum {
   TEST_QUEUE_COMMANDS_MAX = 1024
 }; /* above the 800 commands test_batches_from_threads queues */
 
-static ccpay_err test_env_open_sized(test_env *env, uint64_t map_size_bytes, ccpay_error *error) {
-  store_options options = {.data_dir = env->dir,
-                           .map_size_bytes = map_size_bytes,
-                           .queue_commands_max = TEST_QUEUE_COMMANDS_MAX};
-  return store_open(&options, &env->s, error);
-}
+static const store_fixture_options test_options = {.name = "store",
+                                                   .queue_commands_max = TEST_QUEUE_COMMANDS_MAX};
 
-static void test_env_open(test_env *env) {
-  ccpay_error error;
-  assert_int_equal(test_env_open_sized(env, TEST_MAP_BYTES, &error), CCPAY_OK);
-}
-
-static void test_env_reopen(test_env *env) {
-  store_close(env->s);
-  env->s = NULL;
-  test_env_open(env);
-}
-
-static int setup(void **state) {
-  test_env *env = calloc(1, sizeof *env);
-  assert_non_null(env);
-  snprintf(env->dir, sizeof env->dir, "/tmp/ccpay-test-store-XXXXXX");
-  assert_non_null(mkdtemp(env->dir));
-  test_env_open(env);
-  *state = env;
-  return 0;
-}
+static int setup(void **state) { return store_fixture_setup(state, &test_options); }
 
 /* As setup, without opening the store: the test picks the map size. */
 static int setup_closed(void **state) {
-  test_env *env = calloc(1, sizeof *env);
-  assert_non_null(env);
-  snprintf(env->dir, sizeof env->dir, "/tmp/ccpay-test-store-XXXXXX");
-  assert_non_null(mkdtemp(env->dir));
-  *state = env;
-  return 0;
+  store_fixture_options options = test_options;
+  options.closed = true;
+  return store_fixture_setup(state, &options);
 }
 
-static int teardown(void **state) {
-  test_env *env = *state;
-  if (env->s != NULL) store_close(env->s);
-  char path[256];
-  snprintf(path, sizeof path, "%.128s/data.mdb", env->dir);
-  unlink(path);
-  snprintf(path, sizeof path, "%.128s/lock.mdb", env->dir);
-  unlink(path);
-  rmdir(env->dir);
-  free(env);
-  return 0;
+static void test_open(store_fixture *env) {
+  ccpay_error error;
+  assert_int_equal(store_fixture_open(env, &error), CCPAY_OK);
 }
 
-/* --- Running one write and waiting for it -------------------------------------------- */
-
-typedef ccpay_err (*test_write_fn)(store_txn *txn, void *context, ccpay_error *error);
-
-typedef struct test_write {
-  store_write w;
-  test_write_fn fn;
-  void *context;
-  pthread_mutex_t mutex;
-  pthread_cond_t cond;
-  bool done;
-} test_write;
-
-static ccpay_err test_write_execute(store_txn *txn, store_write *w) {
-  test_write *t = w->context;
-  return t->fn(txn, t->context, &w->error);
+static void test_reopen(store_fixture *env) {
+  ccpay_error error;
+  assert_int_equal(store_fixture_reopen(env, &error), CCPAY_OK);
 }
 
-static void test_write_done(store_write *w) {
-  test_write *t = w->context;
-  pthread_mutex_lock(&t->mutex);
-  t->done = true;
-  pthread_cond_signal(&t->cond);
-  pthread_mutex_unlock(&t->mutex);
-}
-
-static ccpay_err test_write_run_error(store *s, test_write_fn fn, void *context,
-                                      ccpay_error *error) {
-  test_write t = {.fn = fn, .context = context};
-  t.w = (store_write){.execute = test_write_execute, .done = test_write_done, .context = &t};
-  pthread_mutex_init(&t.mutex, NULL);
-  pthread_cond_init(&t.cond, NULL);
-  store_write_submit(s, &t.w);
-  pthread_mutex_lock(&t.mutex);
-  while (!t.done) pthread_cond_wait(&t.cond, &t.mutex);
-  pthread_mutex_unlock(&t.mutex);
-  pthread_cond_destroy(&t.cond);
-  pthread_mutex_destroy(&t.mutex);
-  if (error != NULL) *error = t.w.error;
-  return t.w.result;
-}
-
-static ccpay_err test_write_run(store *s, test_write_fn fn, void *context) {
-  return test_write_run_error(s, fn, context, NULL);
+/* Opens a store as the fixture does, on a data dir the test names. */
+static ccpay_err test_open_at(const char *dir, store **out, ccpay_error *error) {
+  store_options options = {.data_dir = dir,
+                           .map_size_bytes = STORE_FIXTURE_MAP_BYTES,
+                           .queue_commands_max = TEST_QUEUE_COMMANDS_MAX};
+  return store_open(&options, out, error);
 }
 
 /* --- A gate: a command that holds the writer until opened, so that what is submitted
@@ -292,8 +219,8 @@ static ccpay_err basics_execute(store_txn *txn, void *context, ccpay_error *erro
 }
 
 static void test_basics(void **state) {
-  test_env *env = *state;
-  assert_int_equal(test_write_run(env->s, basics_execute, NULL), CCPAY_OK);
+  store_fixture *env = *state;
+  assert_int_equal(store_fixture_write(env->s, basics_execute, NULL, NULL), CCPAY_OK);
   ccpay_error error;
   store_txn *txn = NULL;
   assert_int_equal(store_read_begin(env->s, &txn, &error), CCPAY_OK);
@@ -348,8 +275,8 @@ static uint64_t cursor_seek_u64(store_cursor *c, store_direction direction, uint
 }
 
 static void test_cursor_seek_and_step(void **state) {
-  test_env *env = *state;
-  assert_int_equal(test_write_run(env->s, cursor_fill_execute, NULL), CCPAY_OK);
+  store_fixture *env = *state;
+  assert_int_equal(store_fixture_write(env->s, cursor_fill_execute, NULL, NULL), CCPAY_OK);
   ccpay_error error;
   store_txn *txn = NULL;
   assert_int_equal(store_read_begin(env->s, &txn, &error), CCPAY_OK);
@@ -396,36 +323,37 @@ static ccpay_err schema_execute(store_txn *txn, void *context, ccpay_error *erro
 }
 
 static void test_open_dir_and_schema(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   /* A missing data dir is created, private to its user. */
-  test_env sub = {.s = NULL};
-  int n = snprintf(sub.dir, sizeof sub.dir, "%.64s/sub/", env->dir);
-  assert_true(n > 0 && (size_t)n < sizeof sub.dir);
-  test_env_open(&sub);
+  char sub_dir[STORE_FIXTURE_DIR_BYTES];
+  store *sub = NULL;
+  int n = snprintf(sub_dir, sizeof sub_dir, "%.64s/sub/", env->dir);
+  assert_true(n > 0 && (size_t)n < sizeof sub_dir);
+  ccpay_error error;
+  assert_int_equal(test_open_at(sub_dir, &sub, &error), CCPAY_OK);
   struct stat st;
-  assert_int_equal(stat(sub.dir, &st), 0);
+  assert_int_equal(stat(sub_dir, &st), 0);
   assert_true(S_ISDIR(st.st_mode));
   assert_int_equal(st.st_mode & 0777, 0700);
 
   /* A data dir of another schema version is refused, and says why. */
-  assert_int_equal(test_write_run(sub.s, schema_execute, NULL), CCPAY_OK);
-  store_close(sub.s);
-  sub.s = NULL;
-  ccpay_error error;
-  assert_int_equal(test_env_open_sized(&sub, TEST_MAP_BYTES, &error), CCPAY_ERR_STORAGE);
-  assert_null(sub.s);
+  assert_int_equal(store_fixture_write(sub, schema_execute, NULL, NULL), CCPAY_OK);
+  store_close(sub);
+  sub = NULL;
+  assert_int_equal(test_open_at(sub_dir, &sub, &error), CCPAY_ERR_STORAGE);
+  assert_null(sub);
   assert_non_null(strstr(error.message, "schema version 2"));
   char path[256];
-  snprintf(path, sizeof path, "%.128s/data.mdb", sub.dir);
+  snprintf(path, sizeof path, "%.128s/data.mdb", sub_dir);
   assert_int_equal(unlink(path), 0);
-  snprintf(path, sizeof path, "%.128s/lock.mdb", sub.dir);
+  snprintf(path, sizeof path, "%.128s/lock.mdb", sub_dir);
   assert_int_equal(unlink(path), 0);
-  assert_int_equal(rmdir(sub.dir), 0);
+  assert_int_equal(rmdir(sub_dir), 0);
 
   /* Only the last directory is created. */
-  snprintf(sub.dir, sizeof sub.dir, "%.64s/missing/sub", env->dir);
-  assert_int_equal(test_env_open_sized(&sub, TEST_MAP_BYTES, &error), CCPAY_ERR_STORAGE);
-  assert_null(sub.s);
+  snprintf(sub_dir, sizeof sub_dir, "%.64s/missing/sub", env->dir);
+  assert_int_equal(test_open_at(sub_dir, &sub, &error), CCPAY_ERR_STORAGE);
+  assert_null(sub);
   assert_non_null(strstr(error.message, "cannot create the data dir"));
 }
 
@@ -450,7 +378,7 @@ static void *submitter_main(void *arg) {
 }
 
 static void test_batches_from_threads(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   store_stats before, after;
   store_get_stats(env->s, &before);
 
@@ -492,7 +420,7 @@ static void test_batches_from_threads(void **state) {
 }
 
 static void test_failing_command_isolated(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   store_stats before, after;
   store_get_stats(env->s, &before);
   gate g;
@@ -528,7 +456,7 @@ static void test_failing_command_isolated(void **state) {
 }
 
 static void test_data_survives_reopen(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   tracker t;
   tracker_init(&t);
   put_write writes[10];
@@ -537,7 +465,7 @@ static void test_data_survives_reopen(void **state) {
     store_write_submit(env->s, &writes[i].w);
   }
   tracker_wait(&t, 10);
-  test_env_reopen(env);
+  test_reopen(env);
   for (unsigned i = 0; i < 10; i++) {
     assert_int_equal(writes[i].w.result, CCPAY_OK);
     assert_true(test_key_present(env->s, 1000 + i, NULL));
@@ -558,7 +486,7 @@ static void noop_done(store_write *w) {
 }
 
 static void test_queue_full(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   atomic_store(&noop_done_count, 0);
   gate g;
   gate_close(env->s, &g);
@@ -591,7 +519,7 @@ static void *closer_main(void *arg) {
 enum { PROBES_MAX = 10000 };
 
 static void test_close_drains_and_refuses(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   gate g;
   gate_close(env->s, &g);
   tracker t;
@@ -619,7 +547,7 @@ static void test_close_drains_and_refuses(void **state) {
   assert_int_equal(t.done, submitted + 1);
   for (unsigned i = 0; i < submitted; i++) assert_int_equal(probes[i].w.result, CCPAY_OK);
 
-  test_env_open(env); /* what was drained is durable */
+  test_open(env); /* what was drained is durable */
   for (unsigned i = 0; i < submitted; i++) assert_true(test_key_present(env->s, 5000 + i, NULL));
   assert_false(test_key_present(env->s, 5000 + submitted, NULL));
   free(probes);
@@ -641,9 +569,10 @@ static ccpay_err test_put_sized(store *s, uint64_t key, size_t value_len, ccpay_
 }
 
 static void test_map_full(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   ccpay_error error;
-  assert_int_equal(test_env_open_sized(env, 64 << 10, &error), CCPAY_OK);
+  env->map_size_bytes = 64 << 10;
+  assert_int_equal(store_fixture_open(env, &error), CCPAY_OK);
   unsigned stored = 0;
   ccpay_err err = CCPAY_OK;
   for (; stored < 1000; stored++) {
@@ -680,9 +609,8 @@ static void test_map_full(void **state) {
   assert_false(test_key_present(env->s, 90000, NULL));
 
   /* The remedy in the message works: a larger map, same data. */
-  store_close(env->s);
-  env->s = NULL;
-  assert_int_equal(test_env_open_sized(env, 4 << 20, &error), CCPAY_OK);
+  env->map_size_bytes = 4 << 20;
+  assert_int_equal(store_fixture_reopen(env, &error), CCPAY_OK);
   for (unsigned i = 1; i < stored; i++) assert_true(test_key_present(env->s, i, NULL));
   assert_int_equal(test_put_sized(env->s, 90000, 256 << 10, &error), CCPAY_OK);
   size_t len = 0;
@@ -826,16 +754,16 @@ static customer_fixture customer_fixtures[] = {
 };
 enum { FIXTURES = sizeof customer_fixtures / sizeof customer_fixtures[0] };
 
-static void customers_create(test_env *env) {
+static void customers_create(store_fixture *env) {
   customer_change change = {.fixtures = customer_fixtures, .count = FIXTURES};
-  assert_int_equal(test_write_run(env->s, customer_change_execute, &change), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, customer_change_execute, &change, NULL), CCPAY_OK);
   for (unsigned i = 1; i < FIXTURES; i++) {
     assert_true(customer_fixtures[i].id_value > customer_fixtures[i - 1].id_value);
   }
 }
 
 static void test_customers_put_get(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   customers_create(env);
   ccpay_error error;
   store_txn *txn = NULL;
@@ -870,7 +798,7 @@ static void test_customers_put_get(void **state) {
 }
 
 static void test_customers_search(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   customers_create(env);
   char out[1024];
   customer_search_all_pages(env->s, CUSTOMER_SEARCH_ALL, NULL, 2, out, sizeof out);
@@ -906,7 +834,7 @@ static void test_customers_search(void **state) {
 }
 
 static void test_customers_page_tokens(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   customers_create(env);
   char names[512];
   uint8_t next[STORE_KEY_BYTES_MAX], other[STORE_KEY_BYTES_MAX];
@@ -946,7 +874,7 @@ static void test_customers_page_tokens(void **state) {
 }
 
 static void test_customers_update_moves_index(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   customers_create(env);
   customer_fixture *c1 = &customer_fixtures[0];
   Ccpay__V1__Customer before, after;
@@ -955,7 +883,7 @@ static void test_customers_update_moves_index(void **state) {
   customer_fill(&after, &money_after, c1->id, "Ann Lee-Smith", "LEE@example.com", "");
   after.version = 2;
   customer_change change = {.before = &before, .after = &after};
-  assert_int_equal(test_write_run(env->s, customer_change_execute, &change), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, customer_change_execute, &change, NULL), CCPAY_OK);
 
   char out[1024];
   customer_search_all_pages(env->s, CUSTOMER_SEARCH_EMAIL, "ann@example.com", 10, out, sizeof out);
@@ -977,7 +905,7 @@ static void test_customers_update_moves_index(void **state) {
   customer_fill(&before, &money_before, c4->id, c4->name, c4->email, c4->phone);
   customer_fill(&after, &money_after, c4->id, "Ann Lee", "ann@example.com", "(555) 0199");
   change = (customer_change){.before = &before, .after = &after};
-  assert_int_equal(test_write_run(env->s, customer_change_execute, &change), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, customer_change_execute, &change, NULL), CCPAY_OK);
   customer_search_all_pages(env->s, CUSTOMER_SEARCH_NAME_PREFIX, "ann lee", 10, out, sizeof out);
   assert_string_equal(out, "Ann Lee,Ann Lee-Smith");
   customer_search_all_pages(env->s, CUSTOMER_SEARCH_PHONE, "5550199", 10, out, sizeof out);
@@ -987,7 +915,7 @@ static void test_customers_update_moves_index(void **state) {
   assert_int_equal(test_count_entries(env->s, STORE_DB_CUSTOMERS_BY_PHONE), 3);
 
   /* Everything holds across a restart. */
-  test_env_reopen(env);
+  test_reopen(env);
   customer_search_all_pages(env->s, CUSTOMER_SEARCH_EMAIL, "lee@example.com", 10, out, sizeof out);
   assert_string_equal(out, "Ann Lee-Smith");
 }
@@ -1002,10 +930,10 @@ static ccpay_err dangling_execute(store_txn *txn, void *context, ccpay_error *er
 }
 
 static void test_customers_dangling_index(void **state) {
-  test_env *env = *state;
+  store_fixture *env = *state;
   customers_create(env);
   uint64_t missing = customer_fixtures[FIXTURES - 1].id_value + 7;
-  assert_int_equal(test_write_run(env->s, dangling_execute, &missing), CCPAY_OK);
+  assert_int_equal(store_fixture_write(env->s, dangling_execute, &missing, NULL), CCPAY_OK);
   char names[512];
   uint8_t next[STORE_KEY_BYTES_MAX];
   size_t next_len = 0;
@@ -1016,22 +944,24 @@ static void test_customers_dangling_index(void **state) {
   assert_string_equal(error.message, "index points at missing customer");
 }
 
+#define STORE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, store_fixture_teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_basics, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cursor_seek_and_step, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_open_dir_and_schema, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batches_from_threads, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failing_command_isolated, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_data_survives_reopen, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_close_drains_and_refuses, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_map_full, setup_closed, teardown),
-      cmocka_unit_test_setup_teardown(test_customers_put_get, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_customers_search, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_customers_page_tokens, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_customers_update_moves_index, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_customers_dangling_index, setup, teardown),
+      STORE_TEST(test_basics),
+      STORE_TEST(test_cursor_seek_and_step),
+      STORE_TEST(test_open_dir_and_schema),
+      STORE_TEST(test_batches_from_threads),
+      STORE_TEST(test_failing_command_isolated),
+      STORE_TEST(test_data_survives_reopen),
+      STORE_TEST(test_queue_full),
+      STORE_TEST(test_close_drains_and_refuses),
+      cmocka_unit_test_setup_teardown(test_map_full, setup_closed, store_fixture_teardown),
+      STORE_TEST(test_customers_put_get),
+      STORE_TEST(test_customers_search),
+      STORE_TEST(test_customers_page_tokens),
+      STORE_TEST(test_customers_update_moves_index),
+      STORE_TEST(test_customers_dangling_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
