@@ -88,6 +88,15 @@ static ccpay_err validate_currency(const Ccpay__V1__Customer *c, ccpay_error *er
   return CCPAY_OK;
 }
 
+static ccpay_err validate_payment_terms(const Ccpay__V1__Customer *c, ccpay_error *error) {
+  if (c->payment_terms_days < 0 || c->payment_terms_days > CUSTOMER_PAYMENT_TERMS_DAYS_MAX) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
+                           "customer.payment_terms_days: must be 0 (due on receipt) to %d",
+                           CUSTOMER_PAYMENT_TERMS_DAYS_MAX);
+  }
+  return CCPAY_OK;
+}
+
 ccpay_err customer_validate(const Ccpay__V1__Customer *c, ccpay_error *error) {
   if (c == NULL) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "customer: required");
   ccpay_err rc = validate_name(c, error);
@@ -95,6 +104,7 @@ ccpay_err customer_validate(const Ccpay__V1__Customer *c, ccpay_error *error) {
   if (rc == CCPAY_OK) rc = validate_phone(c, error);
   if (rc == CCPAY_OK) rc = validate_currency(c, error);
   if (rc == CCPAY_OK) rc = validate_credit_limit(c->credit_limit, c->currency_code, error);
+  if (rc == CCPAY_OK) rc = validate_payment_terms(c, error);
   return rc;
 }
 
@@ -108,6 +118,8 @@ ccpay_err customer_validate_update(const Ccpay__V1__Customer *input, unsigned fi
   if (rc == CCPAY_OK && (fields & CUSTOMER_FIELD_CREDIT_LIMIT)) {
     rc = validate_credit_limit(input->credit_limit, currency_code, error);
   }
+  if (rc == CCPAY_OK && (fields & CUSTOMER_FIELD_PAYMENT_TERMS))
+    rc = validate_payment_terms(input, error);
   return rc;
 }
 
@@ -121,11 +133,12 @@ ccpay_err customer_parse_update_mask(char **paths, size_t count, unsigned *field
       {"email", CUSTOMER_FIELD_EMAIL},
       {"phone", CUSTOMER_FIELD_PHONE},
       {"credit_limit", CUSTOMER_FIELD_CREDIT_LIMIT},
+      {"payment_terms_days", CUSTOMER_FIELD_PAYMENT_TERMS},
   };
   if (count == 0) {
     return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED,
                            "update_mask: required; name the fields to change (name, email, "
-                           "phone, credit_limit)");
+                           "phone, credit_limit, payment_terms_days)");
   }
   unsigned fields = 0;
   for (size_t i = 0; i < count; i++) {
@@ -142,7 +155,7 @@ ccpay_err customer_parse_update_mask(char **paths, size_t count, unsigned *field
     if (found == 0) {
       return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
                              "update_mask: %.64s is not a field that can change (name, email, "
-                             "phone, credit_limit)",
+                             "phone, credit_limit, payment_terms_days)",
                              paths[i]);
     }
     fields |= found;
@@ -173,6 +186,7 @@ Ccpay__V1__Customer *customer_build(const Ccpay__V1__Customer *input, arena *a) 
   int64_t limit = input->credit_limit != NULL ? input->credit_limit->amount_minor : 0;
   CHECK(limit >= 0);
   c->credit_limit = money_in(a, input->currency_code, limit);
+  c->payment_terms_days = input->payment_terms_days;
   if (c->name == NULL || c->email == NULL || c->phone == NULL || c->credit_limit == NULL) {
     return NULL;
   }
@@ -188,6 +202,7 @@ Ccpay__V1__Customer *customer_apply_update(const Ccpay__V1__Customer *current,
   if (fields & CUSTOMER_FIELD_NAME) c->name = input->name;
   if (fields & CUSTOMER_FIELD_EMAIL) c->email = input->email;
   if (fields & CUSTOMER_FIELD_PHONE) c->phone = input->phone;
+  if (fields & CUSTOMER_FIELD_PAYMENT_TERMS) c->payment_terms_days = input->payment_terms_days;
   if (fields & CUSTOMER_FIELD_CREDIT_LIMIT) {
     int64_t limit = input->credit_limit != NULL ? input->credit_limit->amount_minor : 0;
     c->credit_limit = money_in(a, current->currency_code, limit);

@@ -15,6 +15,7 @@ typedef enum customer_field {
   CUSTOMER_FIELD_EMAIL = 1 << 1,
   CUSTOMER_FIELD_PHONE = 1 << 2,
   CUSTOMER_FIELD_CREDIT_LIMIT = 1 << 3,
+  CUSTOMER_FIELD_PAYMENT_TERMS = 1 << 4,
 } customer_field;
 
 /* Checks the caller-settable fields of a new customer ("customer.name", ...). Output

@@ -1,0 +1,38 @@
+/* The chart of accounts and the journal entries business events post. Pure: builds
+ * ccpay.v1.JournalEntry messages in an arena; storage/ledger.c appends them.
+ *
+ * Debit positive, credit negative. A customer's receivable account is per customer:
+ * its balance is what the customer owes (negative: the customer is in credit).
+ *
+ * | event          | debit                | credit                                     |
+ * |----------------|----------------------|--------------------------------------------|
+ * | order invoiced | receivable:<cus_…>   | revenue, tax_payable, shipping_revenue,    |
+ * |                |                      | other_charges_revenue                      |
+ * Later events (payments, refunds, write-offs, settlement) add rows as they arrive. */
+#ifndef CCPAY_DOMAIN_ACCOUNTS_H
+#define CCPAY_DOMAIN_ACCOUNTS_H
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "ccpay/v1/ledger.pb-c.h"
+#include "ccpay/v1/order.pb-c.h"
+
+#define ACCOUNT_RECEIVABLE_PREFIX "receivable:"
+#define ACCOUNT_REVENUE "revenue"
+#define ACCOUNT_TAX_PAYABLE "tax_payable"
+#define ACCOUNT_SHIPPING_REVENUE "shipping_revenue"
+#define ACCOUNT_OTHER_CHARGES_REVENUE "other_charges_revenue"
+
+#define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
+
+/* "receivable:<customer_id>" in arena a; NULL when exhausted. */
+char *account_receivable(const char *customer_id, arena *a);
+
+/* The entry that posts an invoice: receivable debited with the total; revenue, tax and
+ * charge revenue credited. Zero amounts are left out; when everything is zero there is
+ * nothing to post and *out is NULL. sequence and entry_time are left to storage and the
+ * caller. */
+ccpay_err accounts_invoice_entry(const Ccpay__V1__Invoice *invoice, arena *a,
+                                 Ccpay__V1__JournalEntry **out, ccpay_error *error);
+
+#endif
