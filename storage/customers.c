@@ -122,6 +122,17 @@ ccpay_err customers_put(store_txn *txn, const Ccpay__V1__Customer *before,
   return CCPAY_OK;
 }
 
+bool customers_index_key(const Ccpay__V1__Customer *c, uint64_t id, store_db db, key_builder *k) {
+  CHECK(c != NULL && k != NULL);
+  for (int i = 0; i < CUSTOMER_INDEX_COUNT; i++) {
+    if (customer_indexes[i].db != db) continue;
+    customer_index index = (customer_index)i;
+    return customer_index_key(index, customer_field(c, index), id, k);
+  }
+  CHECK(!"db is a customer index");
+  return false;
+}
+
 ccpay_err customers_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Customer **out,
                         ccpay_error *error) {
   CHECK(txn != NULL && a != NULL && out != NULL);

@@ -12,6 +12,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "ccpay/v1/customer.pb-c.h"
+#include "keys.h"
 #include "store.h"
 
 /* Write transaction only. Stores after (after->id must parse as a customer id) and
@@ -51,5 +52,11 @@ typedef struct customer_page {
 
 ccpay_err customers_search(store_txn *txn, const customer_query *query, arena *a,
                            customer_page *out, ccpay_error *error);
+
+/* For verify (storage-internal): the entry that customer c, whose id is id, calls for
+ * in index db (STORE_DB_CUSTOMERS_BY_NAME, _BY_EMAIL or _BY_PHONE), built into k as
+ * customers_put builds it. False when the value is not indexed (an email or phone that
+ * normalizes to nothing). When true, k->overflow says the key would not fit. */
+bool customers_index_key(const Ccpay__V1__Customer *c, uint64_t id, store_db db, key_builder *k);
 
 #endif

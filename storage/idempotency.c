@@ -108,6 +108,18 @@ ccpay_err idempotency_record(store_txn *txn, const char *request_id,
   return store_put(txn, STORE_DB_IDEMPOTENCY_BY_TIME, k.bytes, k.len, &idempotency_empty, 0, error);
 }
 
+bool idempotency_time_key(const uint8_t *request_id, size_t request_id_len, store_val record,
+                          key_builder *k) {
+  CHECK(request_id != NULL && k != NULL);
+  CHECK(request_id_len > 0 && request_id_len <= REQUEST_ID_BYTES_MAX);
+  if (record.len < IDEMPOTENCY_REPLY_OFFSET) return false;
+  key_init(k);
+  key_add_i64(k, (int64_t)key_get_u64(record.data + IDEMPOTENCY_CREATED_OFFSET));
+  key_add_bytes(k, request_id, request_id_len);
+  CHECK(!k->overflow); /* REQUEST_ID_BYTES_MAX + 8 fits a key */
+  return true;
+}
+
 /* Deletes the record named by the by-time key k and then k itself. */
 static ccpay_err idempotency_delete(store_txn *txn, const key_builder *k, ccpay_error *error) {
   CHECK(!k->overflow && k->len > IDEMPOTENCY_TIME_KEY_BYTES);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "keys.h"
 #include "store.h"
 
 enum { IDEMPOTENCY_HASH_BYTES = 32 };
@@ -38,5 +39,11 @@ ccpay_err idempotency_record(store_txn *txn, const char *request_id,
  * before_ms; *purged says how many. */
 ccpay_err idempotency_purge(store_txn *txn, int64_t before_ms, unsigned records_max,
                             unsigned *purged, ccpay_error *error);
+
+/* For verify (storage-internal): builds into k the STORE_DB_IDEMPOTENCY_BY_TIME key of
+ * the record value stored under request_id (request_id_len bytes, 1 to
+ * REQUEST_ID_BYTES_MAX). False when record is too short to be a record. */
+bool idempotency_time_key(const uint8_t *request_id, size_t request_id_len, store_val record,
+                          key_builder *k);
 
 #endif

@@ -40,6 +40,14 @@ static const char *const store_db_names[STORE_DB_COUNT] = {
     [STORE_DB_CUSTOMERS_BY_NAME] = "customers_by_name",
     [STORE_DB_CUSTOMERS_BY_EMAIL] = "customers_by_email",
     [STORE_DB_CUSTOMERS_BY_PHONE] = "customers_by_phone",
+    [STORE_DB_ORDERS] = "orders",
+    [STORE_DB_ORDERS_BY_STATUS] = "orders_by_status",
+    [STORE_DB_ORDERS_BY_CUSTOMER] = "orders_by_customer",
+    [STORE_DB_ORDERS_BY_HOLD] = "orders_by_hold",
+    [STORE_DB_INVOICES] = "invoices",
+    [STORE_DB_ENTRIES] = "entries",
+    [STORE_DB_ACCOUNT_BALANCES] = "account_balances",
+    [STORE_DB_ACCOUNT_POSTINGS] = "account_postings",
 };
 
 static const char store_schema_version_key[] = "schema_version";
@@ -61,6 +69,11 @@ struct store {
   size_t queue_count_max;
   bool closing;
   store_stats stats;
+
+  /* Set once before the first write and read only by the writer after that: the
+   * submission that follows takes mutex, which orders the two. */
+  store_commit_listener_fn commit_listener;
+  void *commit_listener_context;
 };
 
 struct store_txn {
@@ -727,6 +740,17 @@ static void store_batch_finish(store *s, store_write *batch[], size_t count, boo
   }
 }
 
+void store_set_commit_listener(store *s, store_commit_listener_fn listener, void *context) {
+  CHECK(s != NULL && listener != NULL);
+  CHECK(pthread_mutex_lock(&s->mutex) == 0);
+  /* One listener, set before writes start: the writer reads it without the lock. */
+  CHECK(s->commit_listener == NULL);
+  CHECK(s->stats.batches_committed == 0 && s->queue_head == NULL);
+  s->commit_listener = listener;
+  s->commit_listener_context = context;
+  CHECK(pthread_mutex_unlock(&s->mutex) == 0);
+}
+
 static void *store_writer_main(void *arg) {
   store *s = arg;
   store_write *batch[STORE_BATCH_COMMANDS_MAX];
@@ -734,6 +758,9 @@ static void *store_writer_main(void *arg) {
     size_t count = store_queue_take(s, batch);
     if (count == 0) break; /* closing, and everything queued has run */
     bool committed = store_batch_run(s, batch, count);
+    /* Before the done callbacks: a reader woken by the listener may already see what a
+     * reply about to be sent reports, never the other way round. */
+    if (committed && s->commit_listener != NULL) s->commit_listener(s->commit_listener_context);
     store_batch_finish(s, batch, count, committed);
   }
   return NULL;

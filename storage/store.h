@@ -35,6 +35,14 @@ typedef enum store_db {
   STORE_DB_CUSTOMERS_BY_NAME,   /* lower(name) 0x00 ~id BE -> "" */
   STORE_DB_CUSTOMERS_BY_EMAIL,  /* lower(email) 0x00 ~id BE -> "" */
   STORE_DB_CUSTOMERS_BY_PHONE,  /* digits(phone) 0x00 ~id BE -> "" */
+  STORE_DB_ORDERS,              /* id BE -> ccpay.v1.Order */
+  STORE_DB_ORDERS_BY_STATUS,    /* status (1 byte) ++ ~id BE -> "" */
+  STORE_DB_ORDERS_BY_CUSTOMER,  /* customer id BE ++ ~order id BE -> "" */
+  STORE_DB_ORDERS_BY_HOLD,      /* hold code 0x00 ~id BE -> "" (held orders only) */
+  STORE_DB_INVOICES,            /* id BE -> ccpay.v1.Invoice */
+  STORE_DB_ENTRIES,             /* sequence BE -> ccpay.v1.JournalEntry */
+  STORE_DB_ACCOUNT_BALANCES,    /* account 0x00 currency -> int64 BE (debit positive) */
+  STORE_DB_ACCOUNT_POSTINGS,    /* account 0x00 currency 0x00 ~sequence BE -> int64 BE */
   STORE_DB_COUNT
 } store_db;
 
@@ -157,6 +165,12 @@ void store_write_submit(store *s, store_write *w);
 /* Write transaction only: the wall-clock time of the batch, in ms since the epoch. All
  * commands of one batch see the same time. */
 int64_t store_txn_time_ms(const store_txn *txn);
+
+/* Registers a function the writer calls after every durable batch commit (on the
+ * writer thread, before the batch's done callbacks), e.g. to wake ledger followers. One
+ * listener; call before any write is submitted. It must not block. */
+typedef void (*store_commit_listener_fn)(void *context);
+void store_set_commit_listener(store *s, store_commit_listener_fn listener, void *context);
 
 /* Statistics for tests and benchmarks. */
 typedef struct store_stats {

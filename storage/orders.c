@@ -1,0 +1,336 @@
+/* Order and invoice records. STORE_DB_ORDERS and STORE_DB_INVOICES map the id (8 bytes,
+ * big-endian) to the packed message. The order indexes hold "" under:
+ *
+ *   orders_by_status    status (1 byte) ++ ~id (8 bytes)
+ *   orders_by_customer  customer id (8 bytes) ++ ~id (8 bytes)
+ *   orders_by_hold      hold code ++ 0x00 ++ ~id (8 bytes), only while the order has a
+ *                       hold with a non-empty code
+ *
+ * The complemented id makes a forward cursor meet the newest order of a group first;
+ * the 0x00 ends the code so that "FRAUD" and "FRAUD_REVIEW" stay apart. */
+#include "orders.h"
+
+#include <string.h>
+
+#include "base/check.h"
+#include "base/limits.h"
+#include "ids.h"
+#include "keys.h"
+
+enum {
+  ORDER_ID_KEY_BYTES = 8,
+  ORDER_STATUS_KEY_BYTES = 1 + 8,
+  ORDER_CUSTOMER_KEY_BYTES = 8 + 8,
+};
+
+static const uint8_t order_empty = 0; /* index entries have empty values */
+
+static const store_db order_index_dbs[] = {
+    STORE_DB_ORDERS_BY_STATUS,
+    STORE_DB_ORDERS_BY_CUSTOMER,
+    STORE_DB_ORDERS_BY_HOLD,
+};
+
+/* The id an order or invoice record names: a record that does not carry a valid id is
+ * a bug in the service that built it. */
+static uint64_t order_parse_id(id_kind kind, const char *text) {
+  CHECK(text != NULL);
+  uint64_t id = 0;
+  CHECK(id_parse(kind, text, &id));
+  return id;
+}
+
+static bool order_has_hold(const Ccpay__V1__Order *o) {
+  CHECK(o != NULL);
+  return o->hold != NULL && o->hold->code != NULL && o->hold->code[0] != '\0';
+}
+
+bool orders_index_key(const Ccpay__V1__Order *o, uint64_t id, store_db db, key_builder *k) {
+  CHECK(o != NULL && k != NULL);
+  CHECK(id != 0);
+  key_init(k);
+  if (db == STORE_DB_ORDERS_BY_STATUS) {
+    CHECK(o->status >= 0 && o->status <= UINT8_MAX); /* the key has one byte for it */
+    uint8_t status = (uint8_t)o->status;
+    key_add_bytes(k, &status, 1);
+  } else if (db == STORE_DB_ORDERS_BY_CUSTOMER) {
+    key_add_u64(k, order_parse_id(ID_CUSTOMER, o->customer_id));
+  } else {
+    CHECK(db == STORE_DB_ORDERS_BY_HOLD);
+    if (!order_has_hold(o)) return false;
+    key_add_str(k, o->hold->code);
+  }
+  key_add_u64(k, ~id);
+  return true;
+}
+
+/* Moves order id's entry in index db from before's values (before NULL: a new order) to
+ * after's; nothing when both call for the same key. */
+static ccpay_err order_index_move(store_txn *txn, store_db db, const Ccpay__V1__Order *before,
+                                  const Ccpay__V1__Order *after, uint64_t id, ccpay_error *error) {
+  key_builder old_key, new_key;
+  bool has_old = before != NULL && orders_index_key(before, id, db, &old_key);
+  bool has_new = orders_index_key(after, id, db, &new_key);
+  if ((has_old && old_key.overflow) || (has_new && new_key.overflow)) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "order.hold.code is too long");
+  }
+  if (has_old && has_new && old_key.len == new_key.len &&
+      memcmp(old_key.bytes, new_key.bytes, old_key.len) == 0) {
+    return CCPAY_OK;
+  }
+  if (has_old) {
+    ccpay_err err = store_delete(txn, db, old_key.bytes, old_key.len, error);
+    if (err == CCPAY_ERR_NOT_FOUND) {
+      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "an order index misses an order");
+    }
+    if (err != CCPAY_OK) return err;
+  }
+  if (!has_new) return CCPAY_OK;
+  return store_put(txn, db, new_key.bytes, new_key.len, &order_empty, 0, error);
+}
+
+/* A new order must not replace a stored one: its index entries would stay behind. */
+static ccpay_err order_check_new(store_txn *txn, const uint8_t key[ORDER_ID_KEY_BYTES],
+                                 const char *id_text, ccpay_error *error) {
+  store_val existing;
+  ccpay_err err = store_get(txn, STORE_DB_ORDERS, key, ORDER_ID_KEY_BYTES, &existing, error);
+  if (err == CCPAY_ERR_NOT_FOUND) return CCPAY_OK;
+  if (err != CCPAY_OK) return err;
+  return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "order %s already exists", id_text);
+}
+
+ccpay_err orders_put(store_txn *txn, const Ccpay__V1__Order *before, const Ccpay__V1__Order *after,
+                     ccpay_error *error) {
+  CHECK(txn != NULL && after != NULL);
+  uint64_t id = order_parse_id(ID_ORDER, after->id);
+  (void)order_parse_id(ID_CUSTOMER, after->customer_id);
+  CHECK(before == NULL || (before->id != NULL && strcmp(before->id, after->id) == 0));
+  for (size_t i = 0; i < after->n_invoice_ids; i++) {
+    (void)order_parse_id(ID_INVOICE, after->invoice_ids[i]);
+  }
+  uint8_t key[ORDER_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  if (before == NULL) {
+    ccpay_err err = order_check_new(txn, key, after->id, error);
+    if (err != CCPAY_OK) return err;
+  }
+  ccpay_err err = store_put_message(txn, STORE_DB_ORDERS, key, sizeof key, &after->base, error);
+  for (size_t i = 0; err == CCPAY_OK && i < sizeof order_index_dbs / sizeof *order_index_dbs; i++) {
+    err = order_index_move(txn, order_index_dbs[i], before, after, id, error);
+  }
+  return err;
+}
+
+ccpay_err orders_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **out,
+                     ccpay_error *error) {
+  CHECK(txn != NULL && a != NULL && out != NULL);
+  uint8_t key[ORDER_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  ProtobufCMessage *message = NULL;
+  ccpay_err err = store_get_message(txn, STORE_DB_ORDERS, key, sizeof key,
+                                    &ccpay__v1__order__descriptor, a, &message, error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    char text[ID_TEXT_BYTES_MAX];
+    id_format(ID_ORDER, id, text);
+    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "order %s not found", text);
+  }
+  if (err != CCPAY_OK) return err;
+  Ccpay__V1__Order *order = (Ccpay__V1__Order *)message;
+  /* Read back what was written: the record must be the order its key names. */
+  uint64_t stored_id = 0;
+  if (order->id == NULL || !id_parse(ID_ORDER, order->id, &stored_id) || stored_id != id) {
+    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record in orders");
+  }
+  *out = order;
+  return CCPAY_OK;
+}
+
+/* --- Listing ---------------------------------------------------------------------------- */
+
+/* How one listing walks: which database, which way, and the bytes every key of the
+ * listing starts with (none for ORDER_LIST_ALL). */
+typedef struct order_walk {
+  store_db db;
+  store_direction direction;
+  key_builder prefix;
+} order_walk;
+
+static ccpay_err order_walk_init(const order_query *query, order_walk *walk, ccpay_error *error) {
+  CHECK(query->by >= ORDER_LIST_ALL && query->by <= ORDER_LIST_HOLD_CODE);
+  key_init(&walk->prefix);
+  walk->direction = STORE_FORWARD;
+  if (query->by == ORDER_LIST_ALL) {
+    walk->db = STORE_DB_ORDERS;
+    walk->direction = STORE_BACKWARD; /* ids grow with time: newest first */
+  } else if (query->by == ORDER_LIST_STATUS) {
+    CHECK(query->status >= 0 && query->status <= UINT8_MAX);
+    uint8_t status = (uint8_t)query->status;
+    walk->db = STORE_DB_ORDERS_BY_STATUS;
+    key_add_bytes(&walk->prefix, &status, 1);
+  } else if (query->by == ORDER_LIST_CUSTOMER) {
+    CHECK(query->customer_id != 0);
+    walk->db = STORE_DB_ORDERS_BY_CUSTOMER;
+    key_add_u64(&walk->prefix, query->customer_id);
+  } else {
+    CHECK(query->hold_code != NULL && query->hold_code[0] != '\0');
+    walk->db = STORE_DB_ORDERS_BY_HOLD;
+    key_add_str(&walk->prefix, query->hold_code); /* the code and its 0x00: exact */
+  }
+  if (walk->prefix.overflow) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "hold_code is too long");
+  }
+  return CCPAY_OK;
+}
+
+/* Whether key has the shape of an entry of the walk: its prefix, then the id. */
+static bool order_walk_matches(const order_walk *walk, store_val key) {
+  if (key.len < walk->prefix.len || memcmp(key.data, walk->prefix.bytes, walk->prefix.len) != 0) {
+    return false;
+  }
+  return key.len == walk->prefix.len + ORDER_ID_KEY_BYTES;
+}
+
+/* The order id an entry of the walk names (its shape checked by order_walk_matches). */
+static uint64_t order_walk_id(const order_walk *walk, store_val key) {
+  CHECK(key.len == walk->prefix.len + ORDER_ID_KEY_BYTES);
+  uint64_t tail = key_get_u64(key.data + walk->prefix.len);
+  return walk->db == STORE_DB_ORDERS ? tail : ~tail;
+}
+
+/* Positions c at the first entry of the page: strictly after query->after_key when
+ * given (a page token must come from the same listing), else at the start. */
+static ccpay_err order_walk_start(const order_walk *walk, const order_query *query, store_cursor *c,
+                                  bool *found, store_val *key, ccpay_error *error) {
+  if (query->after_key == NULL) {
+    *found = store_cursor_seek(c, walk->direction, walk->prefix.bytes, walk->prefix.len, key, NULL);
+    return CCPAY_OK;
+  }
+  store_val after = {query->after_key, query->after_key_len};
+  if (!order_walk_matches(walk, after)) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "page_token does not belong to this listing");
+  }
+  *found = store_cursor_seek(c, walk->direction, after.data, after.len, key, NULL);
+  /* Resume strictly after the token's entry, which may since have gone. */
+  if (*found && key->len == after.len && memcmp(key->data, after.data, after.len) == 0) {
+    *found = store_cursor_step(c, walk->direction, key, NULL);
+  }
+  return CCPAY_OK;
+}
+
+/* Copies the key of the last order returned into out->next_key. */
+static ccpay_err order_page_next_key(store_val last_key, arena *a, order_page *out,
+                                     ccpay_error *error) {
+  CHECK(last_key.data != NULL && last_key.len > 0);
+  out->next_key = arena_alloc(a, last_key.len);
+  if (out->next_key == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
+  }
+  memcpy(out->next_key, last_key.data, last_key.len);
+  out->next_key_len = last_key.len;
+  return CCPAY_OK;
+}
+
+/* Reads the page the cursor is at into out. */
+static ccpay_err order_walk_page(store_txn *txn, const order_walk *walk, const order_query *query,
+                                 store_cursor *c, bool found, store_val key, arena *a,
+                                 order_page *out, ccpay_error *error) {
+  store_val last_key = {NULL, 0};
+  bool more = false;
+  /* The prefix ends the listing; inside it, a key of another shape is corruption. */
+  for (; found && key.len >= walk->prefix.len &&
+         memcmp(key.data, walk->prefix.bytes, walk->prefix.len) == 0;
+       found = store_cursor_step(c, walk->direction, &key, NULL)) {
+    if (out->count == query->limit) {
+      more = true; /* one more exists: the page gets a next_key */
+      break;
+    }
+    if (!order_walk_matches(walk, key)) {
+      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt key in an order index");
+    }
+    ccpay_err err = orders_get(txn, order_walk_id(walk, key), a, &out->orders[out->count], error);
+    if (err == CCPAY_ERR_NOT_FOUND) {
+      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "index points at missing order");
+    }
+    if (err != CCPAY_OK) return err;
+    out->count++;
+    last_key = key;
+  }
+  if (!found) {
+    ccpay_err err = store_cursor_error(c, error);
+    if (err != CCPAY_OK) return err;
+  }
+  CHECK(out->count <= query->limit);
+  return more ? order_page_next_key(last_key, a, out, error) : CCPAY_OK;
+}
+
+ccpay_err orders_list(store_txn *txn, const order_query *query, arena *a, order_page *out,
+                      ccpay_error *error) {
+  CHECK(txn != NULL && query != NULL && a != NULL && out != NULL);
+  CHECK(query->limit >= 1 && query->limit <= PAGE_SIZE_MAX);
+  CHECK(query->after_key != NULL || query->after_key_len == 0);
+  memset(out, 0, sizeof *out);
+  out->orders = arena_alloc(a, query->limit * sizeof *out->orders);
+  if (out->orders == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
+  }
+  order_walk walk;
+  ccpay_err err = order_walk_init(query, &walk, error);
+  if (err != CCPAY_OK) return err;
+
+  store_cursor *c = NULL;
+  err = store_cursor_open(txn, walk.db, &c, error);
+  if (err != CCPAY_OK) return err;
+  bool found = false;
+  store_val key = {NULL, 0};
+  err = order_walk_start(&walk, query, c, &found, &key, error);
+  if (err == CCPAY_OK) err = order_walk_page(txn, &walk, query, c, found, key, a, out, error);
+  store_cursor_close(c);
+  if (err != CCPAY_OK) {
+    out->count = 0;
+    out->next_key = NULL;
+    out->next_key_len = 0;
+  }
+  return err;
+}
+
+/* --- Invoices --------------------------------------------------------------------------- */
+
+ccpay_err invoices_put(store_txn *txn, const Ccpay__V1__Invoice *invoice, ccpay_error *error) {
+  CHECK(txn != NULL && invoice != NULL);
+  uint64_t id = order_parse_id(ID_INVOICE, invoice->id);
+  (void)order_parse_id(ID_ORDER, invoice->order_id);
+  uint8_t key[ORDER_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  /* Invoices are never rewritten: an existing one means an id was handed out twice. */
+  store_val existing;
+  ccpay_err err = store_get(txn, STORE_DB_INVOICES, key, sizeof key, &existing, error);
+  if (err == CCPAY_OK) {
+    return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "invoice %s already exists", invoice->id);
+  }
+  if (err != CCPAY_ERR_NOT_FOUND) return err;
+  return store_put_message(txn, STORE_DB_INVOICES, key, sizeof key, &invoice->base, error);
+}
+
+ccpay_err invoices_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Invoice **out,
+                       ccpay_error *error) {
+  CHECK(txn != NULL && a != NULL && out != NULL);
+  uint8_t key[ORDER_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  ProtobufCMessage *message = NULL;
+  ccpay_err err = store_get_message(txn, STORE_DB_INVOICES, key, sizeof key,
+                                    &ccpay__v1__invoice__descriptor, a, &message, error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    char text[ID_TEXT_BYTES_MAX];
+    id_format(ID_INVOICE, id, text);
+    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "invoice %s not found", text);
+  }
+  if (err != CCPAY_OK) return err;
+  Ccpay__V1__Invoice *invoice = (Ccpay__V1__Invoice *)message;
+  uint64_t stored_id = 0;
+  if (invoice->id == NULL || !id_parse(ID_INVOICE, invoice->id, &stored_id) || stored_id != id) {
+    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record in invoices");
+  }
+  *out = invoice;
+  return CCPAY_OK;
+}

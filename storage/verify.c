@@ -1,0 +1,747 @@
+/* verify_store: walks every database of one read snapshot and stops at the first
+ * violation. The order is the order of trust: the journal first (everything else about
+ * money is derived from it), then balances and posting lists against it, then records
+ * against their indexes and each other.
+ *
+ * Memory: the balances recomputed from the journal live in a hash table with one slot
+ * per (account, currency), so memory grows with the number of accounts, never with the
+ * number of entries; each record is decoded into an arena that is freed before the
+ * next. */
+#include "verify.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/check.h"
+#include "base/limits.h"
+#include "customers.h"
+#include "idempotency.h"
+#include "ids.h"
+#include "keys.h"
+#include "ledger.h"
+#include "orders.h"
+
+enum {
+  VERIFY_ID_KEY_BYTES = 8,
+  VERIFY_ACCOUNTS_CAPACITY_MIN = 64,
+  /* Currency codes are three letters A-Z: one trial-balance slot per possible code. */
+  VERIFY_CURRENCIES = 26 * 26 * 26,
+};
+
+/* --- Balances recomputed from the journal ------------------------------------------------ */
+
+typedef struct verify_account {
+  char account[LEDGER_ACCOUNT_BYTES_MAX + 1];
+  char currency_code[4];
+  int64_t sum;
+  bool used; /* the slot holds an account */
+  bool seen; /* account_balances has a row for it */
+} verify_account;
+
+typedef struct verify_accounts {
+  verify_account *slots; /* open addressing, linear probing, at most half full */
+  size_t capacity;       /* a power of two */
+  size_t count;
+} verify_accounts;
+
+static size_t verify_accounts_hash(const char *account, const char *currency_code) {
+  uint64_t hash = 14695981039346656037u; /* FNV-1a */
+  for (const char *p = account; *p != '\0'; p++) hash = (hash ^ (uint8_t)*p) * 1099511628211u;
+  hash = (hash ^ 0) * 1099511628211u; /* the separator: ("ab","c") is not ("a","bc") */
+  for (const char *p = currency_code; *p != '\0'; p++) hash = (hash ^ (uint8_t)*p) * 1099511628211u;
+  return (size_t)hash;
+}
+
+/* The slot of (account, currency), or the empty slot where it would go. */
+static verify_account *verify_accounts_slot(const verify_accounts *m, const char *account,
+                                            const char *currency_code) {
+  CHECK(m->capacity > 0 && (m->capacity & (m->capacity - 1)) == 0);
+  CHECK(m->count < m->capacity);
+  size_t mask = m->capacity - 1;
+  for (size_t i = verify_accounts_hash(account, currency_code) & mask;; i = (i + 1) & mask) {
+    verify_account *slot = &m->slots[i];
+    if (!slot->used) return slot;
+    if (strcmp(slot->account, account) == 0 && strcmp(slot->currency_code, currency_code) == 0) {
+      return slot;
+    }
+  }
+}
+
+/* Doubles the table (or makes the first one) and moves every account over. */
+static ccpay_err verify_accounts_grow(verify_accounts *m, ccpay_error *error) {
+  verify_accounts bigger = {.capacity =
+                                m->capacity > 0 ? m->capacity * 2 : VERIFY_ACCOUNTS_CAPACITY_MIN};
+  CHECK(bigger.capacity > m->capacity);
+  bigger.slots = calloc(bigger.capacity, sizeof *bigger.slots);
+  if (bigger.slots == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED,
+                           "out of memory holding %zu account balances", m->count);
+  }
+  for (size_t i = 0; i < m->capacity; i++) {
+    if (!m->slots[i].used) continue;
+    *verify_accounts_slot(&bigger, m->slots[i].account, m->slots[i].currency_code) = m->slots[i];
+    bigger.count++;
+  }
+  CHECK(bigger.count == m->count);
+  free(m->slots);
+  *m = bigger;
+  return CCPAY_OK;
+}
+
+/* Adds amount to the recomputed balance of (account, currency). */
+static ccpay_err verify_accounts_add(verify_accounts *m, const char *account,
+                                     const char *currency_code, int64_t amount,
+                                     ccpay_error *error) {
+  CHECK(ledger_account_valid(account) && ledger_currency_valid(currency_code));
+  if ((m->count + 1) * 2 > m->capacity) {
+    ccpay_err err = verify_accounts_grow(m, error);
+    if (err != CCPAY_OK) return err;
+  }
+  verify_account *slot = verify_accounts_slot(m, account, currency_code);
+  if (!slot->used) {
+    *slot = (verify_account){.used = true};
+    memcpy(slot->account, account, strlen(account) + 1);
+    memcpy(slot->currency_code, currency_code, sizeof slot->currency_code);
+    m->count++;
+  }
+  if (__builtin_add_overflow(slot->sum, amount, &slot->sum)) {
+    return ccpay_error_set(error, CCPAY_ERR_INTERNAL,
+                           "account %s in %s: the postings overflow int64", account, currency_code);
+  }
+  return CCPAY_OK;
+}
+
+/* --- The walk ------------------------------------------------------------------------------ */
+
+typedef struct verify {
+  store_txn *txn;
+  verify_report *report;
+  ccpay_error *error;
+  arena *arena;             /* the current row's decoded records */
+  verify_accounts accounts; /* balances recomputed from the entries */
+  uint64_t last_sequence;   /* as meta says */
+  uint64_t postings_expected;
+  const void *table; /* what the current walk checks (a verify_kind or verify_index) */
+} verify;
+
+/* A violation: CCPAY_ERR_INTERNAL with the message. */
+static ccpay_err verify_fail(verify *v, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static ccpay_err verify_fail(verify *v, const char *format, ...) {
+  CHECK(v != NULL && format != NULL);
+  va_list args;
+  va_start(args, format);
+  char message[CCPAY_ERROR_MESSAGE_MAX];
+  vsnprintf(message, sizeof message, format, args);
+  va_end(args);
+  return ccpay_error_set(v->error, CCPAY_ERR_INTERNAL, "%s", message);
+}
+
+/* A fresh arena for the next row, freeing the last row's records. */
+static ccpay_err verify_arena_reset(verify *v) {
+  arena_destroy(v->arena);
+  v->arena = arena_create(CALL_ARENA_BYTES_MAX);
+  if (v->arena == NULL) {
+    return ccpay_error_set(v->error, CCPAY_ERR_LIMIT_EXCEEDED, "out of memory");
+  }
+  return CCPAY_OK;
+}
+
+typedef ccpay_err (*verify_row_fn)(verify *v, store_val key, store_val value);
+
+/* Calls row for every entry of db, in key order, until one fails. */
+static ccpay_err verify_walk(verify *v, store_db db, const void *table, verify_row_fn row) {
+  CHECK(v != NULL && row != NULL);
+  store_cursor *c = NULL;
+  ccpay_err err = store_cursor_open(v->txn, db, &c, v->error);
+  if (err != CCPAY_OK) return err;
+  v->table = table;
+  store_val key, value;
+  bool found = store_cursor_seek(c, STORE_FORWARD, NULL, 0, &key, &value);
+  for (; found && err == CCPAY_OK; found = store_cursor_step(c, STORE_FORWARD, &key, &value)) {
+    err = verify_arena_reset(v);
+    if (err == CCPAY_OK) err = row(v, key, value);
+  }
+  if (err == CCPAY_OK && !found) err = store_cursor_error(c, v->error);
+  store_cursor_close(c);
+  return err;
+}
+
+/* Decodes a record into the row's arena; NULL when it does not decode. */
+static ProtobufCMessage *verify_unpack(verify *v, const ProtobufCMessageDescriptor *descriptor,
+                                       store_val value) {
+  CHECK(v->arena != NULL && descriptor != NULL);
+  ProtobufCAllocator allocator = arena_protobuf_allocator(v->arena);
+  return protobuf_c_message_unpack(descriptor, &allocator, value.len, value.data);
+}
+
+/* --- The journal ---------------------------------------------------------------------------- */
+
+/* The posting-list row of one movement of entry sequence must hold its amount. */
+static ccpay_err verify_posting_row(verify *v, uint64_t sequence, const ledger_movement *move) {
+  key_builder k;
+  ledger_posting_key(move->account, move->currency_code, sequence, &k);
+  store_val value;
+  ccpay_err err = store_get(v->txn, STORE_DB_ACCOUNT_POSTINGS, k.bytes, k.len, &value, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    return verify_fail(v, "entry %llu: account_postings has no row for %s in %s",
+                       (unsigned long long)sequence, move->account, move->currency_code);
+  }
+  if (err != CCPAY_OK) return err;
+  int64_t amount = 0;
+  if (!ledger_parse_amount(value, &amount) || amount != move->amount) {
+    return verify_fail(v, "entry %llu: the account_postings row for %s in %s is not %lld",
+                       (unsigned long long)sequence, move->account, move->currency_code,
+                       (long long)move->amount);
+  }
+  return CCPAY_OK;
+}
+
+/* Adds the movements of a checked entry to the balances and checks its posting rows. */
+static ccpay_err verify_entry_movements(verify *v, uint64_t sequence,
+                                        const Ccpay__V1__JournalEntry *entry) {
+  ledger_movement moves[LEDGER_POSTINGS_MAX];
+  size_t count = 0;
+  ccpay_error why;
+  if (ledger_entry_movements(entry, moves, &count, &why) != CCPAY_OK) {
+    return verify_fail(v, "entry %llu: %s", (unsigned long long)sequence, why.message);
+  }
+  for (size_t i = 0; i < count; i++) {
+    ccpay_err err = verify_posting_row(v, sequence, &moves[i]);
+    if (err == CCPAY_OK) {
+      err = verify_accounts_add(&v->accounts, moves[i].account, moves[i].currency_code,
+                                moves[i].amount, v->error);
+    }
+    if (err != CCPAY_OK) return err;
+  }
+  v->postings_expected += count;
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_entry_row(verify *v, store_val key, store_val value) {
+  if (key.len != VERIFY_ID_KEY_BYTES) return verify_fail(v, "entries: a key of %zu bytes", key.len);
+  uint64_t sequence = key_get_u64(key.data);
+  uint64_t expected = v->report->entries + 1;
+  if (sequence != expected) {
+    return verify_fail(v, "entries: sequence %llu is missing (the next stored is %llu)",
+                       (unsigned long long)expected, (unsigned long long)sequence);
+  }
+  Ccpay__V1__JournalEntry *entry =
+      (Ccpay__V1__JournalEntry *)verify_unpack(v, &ccpay__v1__journal_entry__descriptor, value);
+  if (entry == NULL)
+    return verify_fail(v, "entry %llu does not decode", (unsigned long long)sequence);
+  if (entry->sequence < 0 || (uint64_t)entry->sequence != sequence) {
+    return verify_fail(v, "entry %llu: the record says sequence %lld", (unsigned long long)sequence,
+                       (long long)entry->sequence);
+  }
+  ccpay_error why;
+  if (ledger_entry_check(entry, &why) != CCPAY_OK) {
+    return verify_fail(v, "entry %llu: %s", (unsigned long long)sequence, why.message);
+  }
+  ccpay_err err = verify_entry_movements(v, sequence, entry);
+  if (err == CCPAY_OK) v->report->entries++;
+  return err;
+}
+
+/* Every entry, and meta's last sequence agreeing with them. */
+static ccpay_err verify_entries(verify *v) {
+  ccpay_err err = ledger_last_sequence(v->txn, &v->last_sequence, v->error);
+  if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_ENTRIES, NULL, verify_entry_row);
+  if (err != CCPAY_OK) return err;
+  if (v->report->entries != v->last_sequence) {
+    return verify_fail(v, "meta ledger_sequence is %llu but the entries end at %llu",
+                       (unsigned long long)v->last_sequence,
+                       (unsigned long long)v->report->entries);
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_balance_row(verify *v, store_val key, store_val value) {
+  ledger_key parts;
+  int64_t balance = 0;
+  if (!ledger_parse_balance_key(key, &parts) || !ledger_parse_amount(value, &balance)) {
+    return verify_fail(v, "account_balances: a malformed row (key of %zu bytes)", key.len);
+  }
+  verify_account *slot = verify_accounts_slot(&v->accounts, parts.account, parts.currency_code);
+  if (!slot->used) {
+    return verify_fail(v, "account %s in %s has a balance of %lld but no postings", parts.account,
+                       parts.currency_code, (long long)balance);
+  }
+  if (slot->sum != balance) {
+    return verify_fail(v, "account %s in %s: the balance is %lld, the postings sum to %lld",
+                       parts.account, parts.currency_code, (long long)balance,
+                       (long long)slot->sum);
+  }
+  slot->seen = true;
+  return CCPAY_OK;
+}
+
+/* Every balance row against the recomputed balances, both ways. */
+static ccpay_err verify_balances(verify *v) {
+  if (v->accounts.capacity == 0) {
+    ccpay_err err = verify_accounts_grow(&v->accounts, v->error); /* lookups need a table */
+    if (err != CCPAY_OK) return err;
+  }
+  ccpay_err err = verify_walk(v, STORE_DB_ACCOUNT_BALANCES, NULL, verify_balance_row);
+  if (err != CCPAY_OK) return err;
+  for (size_t i = 0; i < v->accounts.capacity; i++) {
+    const verify_account *a = &v->accounts.slots[i];
+    if (a->used && !a->seen) {
+      return verify_fail(v, "account %s in %s has postings summing to %lld but no balance",
+                         a->account, a->currency_code, (long long)a->sum);
+    }
+  }
+  v->report->accounts = v->accounts.count;
+  return CCPAY_OK;
+}
+
+static size_t verify_currency_index(const char *currency_code) {
+  CHECK(ledger_currency_valid(currency_code));
+  return (size_t)((currency_code[0] - 'A') * 26 * 26 + (currency_code[1] - 'A') * 26 +
+                  (currency_code[2] - 'A'));
+}
+
+/* The trial balance: per currency, the balances sum to zero. */
+static ccpay_err verify_trial_balance(verify *v) {
+  int64_t *totals = calloc(VERIFY_CURRENCIES, sizeof *totals);
+  if (totals == NULL) return ccpay_error_set(v->error, CCPAY_ERR_LIMIT_EXCEEDED, "out of memory");
+  ccpay_err err = CCPAY_OK;
+  for (size_t i = 0; i < v->accounts.capacity && err == CCPAY_OK; i++) {
+    const verify_account *a = &v->accounts.slots[i];
+    if (!a->used) continue;
+    int64_t *total = &totals[verify_currency_index(a->currency_code)];
+    if (__builtin_add_overflow(*total, a->sum, total)) {
+      err = verify_fail(v, "the balances in %s overflow int64", a->currency_code);
+    }
+  }
+  for (size_t i = 0; i < v->accounts.capacity && err == CCPAY_OK; i++) {
+    const verify_account *a = &v->accounts.slots[i];
+    int64_t total = a->used ? totals[verify_currency_index(a->currency_code)] : 0;
+    if (total != 0) {
+      err = verify_fail(v, "the trial balance in %s is %lld, not 0", a->currency_code,
+                        (long long)total);
+    }
+  }
+  free(totals);
+  return err;
+}
+
+/* A posting-list row must be an account of a stored entry (the rows the entries call
+ * for were all found; the count then rules out extra ones). */
+static ccpay_err verify_posting_list_row(verify *v, store_val key, store_val value) {
+  ledger_key parts;
+  int64_t amount = 0;
+  if (!ledger_parse_posting_key(key, &parts) || !ledger_parse_amount(value, &amount)) {
+    return verify_fail(v, "account_postings: a malformed row (key of %zu bytes)", key.len);
+  }
+  verify_account *slot = verify_accounts_slot(&v->accounts, parts.account, parts.currency_code);
+  if (!slot->used || parts.sequence == 0 || parts.sequence > v->last_sequence) {
+    return verify_fail(v,
+                       "account_postings: a row for %s in %s at sequence %llu, no posting of "
+                       "an entry",
+                       parts.account, parts.currency_code, (unsigned long long)parts.sequence);
+  }
+  v->report->index_entries++;
+  return CCPAY_OK;
+}
+
+/* With the count off, finds the row that no entry calls for. */
+static ccpay_err verify_posting_list_extra(verify *v, store_val key, store_val value) {
+  ledger_key parts;
+  CHECK(ledger_parse_posting_key(key, &parts)); /* the first walk checked every key */
+  uint8_t entry_key[VERIFY_ID_KEY_BYTES];
+  key_put_u64(entry_key, parts.sequence);
+  ProtobufCMessage *message = NULL;
+  ccpay_err err =
+      store_get_message(v->txn, STORE_DB_ENTRIES, entry_key, sizeof entry_key,
+                        &ccpay__v1__journal_entry__descriptor, v->arena, &message, v->error);
+  if (err != CCPAY_OK) return err; /* every entry up to the last was read before */
+  const Ccpay__V1__JournalEntry *entry = (const Ccpay__V1__JournalEntry *)message;
+  for (size_t i = 0; i < entry->n_postings; i++) {
+    const Ccpay__V1__Posting *p = entry->postings[i];
+    if (strcmp(p->account, parts.account) == 0 &&
+        strcmp(p->amount->currency_code, parts.currency_code) == 0) {
+      return CCPAY_OK;
+    }
+  }
+  return verify_fail(v,
+                     "account_postings: a row for %s in %s at sequence %llu, which does not "
+                     "post to it",
+                     parts.account, parts.currency_code, (unsigned long long)parts.sequence);
+}
+
+static ccpay_err verify_posting_lists(verify *v) {
+  uint64_t before = v->report->index_entries;
+  ccpay_err err = verify_walk(v, STORE_DB_ACCOUNT_POSTINGS, NULL, verify_posting_list_row);
+  if (err != CCPAY_OK) return err;
+  uint64_t rows = v->report->index_entries - before;
+  /* Each movement's row was found, and rows have distinct keys: never fewer rows. */
+  CHECK(rows >= v->postings_expected);
+  if (rows == v->postings_expected) return CCPAY_OK;
+  err = verify_walk(v, STORE_DB_ACCOUNT_POSTINGS, NULL, verify_posting_list_extra);
+  if (err != CCPAY_OK) return err;
+  /* Unreachable: rows that all belong to entries are at most one per movement, so the
+   * walk above found the extra one. */
+  CHECK(rows == v->postings_expected);
+  return CCPAY_OK;
+}
+
+/* --- Records and their indexes ------------------------------------------------------------- */
+
+typedef ccpay_err (*verify_record_fn)(verify *v, const ProtobufCMessage *record,
+                                      const char *id_text);
+typedef bool (*verify_index_key_fn)(const ProtobufCMessage *record, uint64_t id, store_db db,
+                                    key_builder *k);
+
+/* One kind of record: where it lives, how its id reads, its own checks and indexes. */
+typedef struct verify_kind {
+  const char *name; /* "customer" */
+  store_db db;
+  id_kind kind;
+  const ProtobufCMessageDescriptor *descriptor;
+  verify_record_fn check;        /* references to other records; may be NULL */
+  verify_index_key_fn index_key; /* may be NULL when indexes is empty */
+  size_t counter_offset;         /* of the report's count of these records */
+  store_db indexes[3];
+  const char *index_names[3]; /* as store.c names the databases */
+  const char *fields[3];      /* what each index is by */
+  size_t index_count;
+} verify_kind;
+
+typedef struct verify_index {
+  const verify_kind *kind;
+  size_t i; /* which of kind's indexes */
+} verify_index;
+
+/* The id field of a record: every kind has a string field "id". */
+static const char *verify_record_id(const ProtobufCMessage *record) {
+  const ProtobufCFieldDescriptor *field =
+      protobuf_c_message_descriptor_get_field_by_name(record->descriptor, "id");
+  CHECK(field != NULL && field->type == PROTOBUF_C_TYPE_STRING);
+  return *(const char *const *)((const char *)record + field->offset);
+}
+
+/* Reads the record of kind with id; NULL in *out (CCPAY_OK) when there is none. Checks
+ * that it decodes and carries its key's id. */
+static ccpay_err verify_read_record(verify *v, const verify_kind *kind, uint64_t id,
+                                    ProtobufCMessage **out) {
+  uint8_t key[VERIFY_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  store_val value;
+  *out = NULL;
+  ccpay_err err = store_get(v->txn, kind->db, key, sizeof key, &value, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) return CCPAY_OK;
+  if (err != CCPAY_OK) return err;
+  char text[ID_TEXT_BYTES_MAX];
+  id_format(kind->kind, id, text);
+  ProtobufCMessage *record = verify_unpack(v, kind->descriptor, value);
+  if (record == NULL) return verify_fail(v, "%s %s does not decode", kind->name, text);
+  uint64_t stored = 0;
+  const char *stored_text = verify_record_id(record);
+  if (!id_parse(kind->kind, stored_text, &stored) || stored != id) {
+    return verify_fail(v, "%s %s: the record says id \"%.40s\"", kind->name, text, stored_text);
+  }
+  *out = record;
+  return CCPAY_OK;
+}
+
+/* The record's index entry in kind's index i, if it calls for one, must exist. */
+static ccpay_err verify_record_indexed(verify *v, const verify_kind *kind, size_t i,
+                                       const ProtobufCMessage *record, uint64_t id,
+                                       const char *id_text) {
+  key_builder k;
+  if (!kind->index_key(record, id, kind->indexes[i], &k)) return CCPAY_OK;
+  if (k.overflow) {
+    return verify_fail(v, "%s %s: its %s is too long to index", kind->name, id_text,
+                       kind->fields[i]);
+  }
+  store_val value;
+  ccpay_err err = store_get(v->txn, kind->indexes[i], k.bytes, k.len, &value, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    return verify_fail(v, "%s %s has no entry in %s", kind->name, id_text, kind->index_names[i]);
+  }
+  return err;
+}
+
+static ccpay_err verify_record_row(verify *v, store_val key, store_val value) {
+  const verify_kind *kind = v->table;
+  if (key.len != VERIFY_ID_KEY_BYTES) {
+    return verify_fail(v, "%ss: a key of %zu bytes", kind->name, key.len);
+  }
+  uint64_t id = key_get_u64(key.data);
+  char text[ID_TEXT_BYTES_MAX];
+  id_format(kind->kind, id, text);
+  ProtobufCMessage *record = NULL;
+  ccpay_err err = verify_read_record(v, kind, id, &record);
+  if (err == CCPAY_OK && record == NULL) err = verify_fail(v, "%s %s vanished", kind->name, text);
+  if (err == CCPAY_OK && kind->check != NULL) err = kind->check(v, record, text);
+  for (size_t i = 0; err == CCPAY_OK && i < kind->index_count; i++) {
+    err = verify_record_indexed(v, kind, i, record, id, text);
+  }
+  if (err == CCPAY_OK) (*(uint64_t *)((char *)v->report + kind->counter_offset))++;
+  (void)value; /* read again by id, as index entries read it */
+  return err;
+}
+
+/* The id an index key ends with (~id, 8 bytes), after a fixed-length prefix or after a
+ * value and its 0x00; false when the key has neither shape. */
+static bool verify_index_key_id(store_db db, store_val key, uint64_t *id) {
+  size_t fixed = db == STORE_DB_ORDERS_BY_STATUS     ? 1
+                 : db == STORE_DB_ORDERS_BY_CUSTOMER ? VERIFY_ID_KEY_BYTES
+                                                     : 0;
+  bool valid =
+      fixed > 0 ? key.len == fixed + VERIFY_ID_KEY_BYTES
+                : key.len > VERIFY_ID_KEY_BYTES && key.data[key.len - VERIFY_ID_KEY_BYTES - 1] == 0;
+  if (!valid) return false;
+  *id = ~key_get_u64(key.data + key.len - VERIFY_ID_KEY_BYTES);
+  return *id != 0;
+}
+
+/* An index entry must name a record whose values produce exactly this key. */
+static ccpay_err verify_index_row(verify *v, store_val key, store_val value) {
+  const verify_index *index = v->table;
+  const verify_kind *kind = index->kind;
+  const char *db_name = kind->index_names[index->i];
+  uint64_t id = 0;
+  if (!verify_index_key_id(kind->indexes[index->i], key, &id)) {
+    return verify_fail(v, "%s: a malformed key of %zu bytes", db_name, key.len);
+  }
+  char text[ID_TEXT_BYTES_MAX];
+  id_format(kind->kind, id, text);
+  ProtobufCMessage *record = NULL;
+  ccpay_err err = verify_read_record(v, kind, id, &record);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "%s: an entry names %s %s, which does not exist", db_name, kind->name,
+                       text);
+  }
+  if (kind->check != NULL) err = kind->check(v, record, text);
+  if (err != CCPAY_OK) return err;
+  key_builder k;
+  bool indexed = kind->index_key(record, id, kind->indexes[index->i], &k);
+  if (!indexed || k.overflow || k.len != key.len || memcmp(k.bytes, key.data, key.len) != 0) {
+    return verify_fail(v, "%s: the entry for %s %s does not match its %s", db_name, kind->name,
+                       text, kind->fields[index->i]);
+  }
+  v->report->index_entries++;
+  (void)value;
+  return CCPAY_OK;
+}
+
+/* Every record of kind, then every entry of each of its indexes. */
+static ccpay_err verify_kind_all(verify *v, const verify_kind *kind) {
+  ccpay_err err = verify_walk(v, kind->db, kind, verify_record_row);
+  for (size_t i = 0; err == CCPAY_OK && i < kind->index_count; i++) {
+    verify_index index = {kind, i};
+    err = verify_walk(v, kind->indexes[i], &index, verify_index_row);
+  }
+  return err;
+}
+
+/* --- Customers, orders, invoices ------------------------------------------------------------ */
+
+static bool verify_customer_index_key(const ProtobufCMessage *record, uint64_t id, store_db db,
+                                      key_builder *k) {
+  return customers_index_key((const Ccpay__V1__Customer *)record, id, db, k);
+}
+
+static bool verify_order_index_key(const ProtobufCMessage *record, uint64_t id, store_db db,
+                                   key_builder *k) {
+  return orders_index_key((const Ccpay__V1__Order *)record, id, db, k);
+}
+
+static ccpay_err verify_order_check(verify *v, const ProtobufCMessage *record, const char *id_text);
+static ccpay_err verify_invoice_check(verify *v, const ProtobufCMessage *record,
+                                      const char *id_text);
+
+static const verify_kind verify_customers_kind = {
+    .name = "customer",
+    .db = STORE_DB_CUSTOMERS,
+    .kind = ID_CUSTOMER,
+    .descriptor = &ccpay__v1__customer__descriptor,
+    .index_key = verify_customer_index_key,
+    .counter_offset = offsetof(verify_report, customers),
+    .indexes = {STORE_DB_CUSTOMERS_BY_NAME, STORE_DB_CUSTOMERS_BY_EMAIL,
+                STORE_DB_CUSTOMERS_BY_PHONE},
+    .index_names = {"customers_by_name", "customers_by_email", "customers_by_phone"},
+    .fields = {"name", "email", "phone"},
+    .index_count = 3,
+};
+
+static const verify_kind verify_orders_kind = {
+    .name = "order",
+    .db = STORE_DB_ORDERS,
+    .kind = ID_ORDER,
+    .descriptor = &ccpay__v1__order__descriptor,
+    .check = verify_order_check,
+    .index_key = verify_order_index_key,
+    .counter_offset = offsetof(verify_report, orders),
+    .indexes = {STORE_DB_ORDERS_BY_STATUS, STORE_DB_ORDERS_BY_CUSTOMER, STORE_DB_ORDERS_BY_HOLD},
+    .index_names = {"orders_by_status", "orders_by_customer", "orders_by_hold"},
+    .fields = {"status", "customer_id", "hold code"},
+    .index_count = 3,
+};
+
+static const verify_kind verify_invoices_kind = {
+    .name = "invoice",
+    .db = STORE_DB_INVOICES,
+    .kind = ID_INVOICE,
+    .descriptor = &ccpay__v1__invoice__descriptor,
+    .check = verify_invoice_check,
+    .counter_offset = offsetof(verify_report, invoices),
+};
+
+/* Whether the record of kind named by text (a field of a record) exists. */
+static ccpay_err verify_reference(verify *v, const verify_kind *kind, const char *text,
+                                  ProtobufCMessage **out, bool *valid) {
+  uint64_t id = 0;
+  *out = NULL;
+  *valid = text != NULL && id_parse(kind->kind, text, &id);
+  if (!*valid) return CCPAY_OK;
+  return verify_read_record(v, kind, id, out);
+}
+
+/* One of an order's invoice ids: the invoice exists and names the order back. */
+static ccpay_err verify_order_invoice(verify *v, const Ccpay__V1__Order *order,
+                                      const char *invoice_id, const char *id_text) {
+  ProtobufCMessage *record = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_invoices_kind, invoice_id, &record, &valid);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "order %s lists invoice \"%.40s\", which does not exist", id_text,
+                       valid ? invoice_id : "(malformed id)");
+  }
+  const Ccpay__V1__Invoice *invoice = (const Ccpay__V1__Invoice *)record;
+  if (invoice->order_id == NULL || strcmp(invoice->order_id, order->id) != 0) {
+    return verify_fail(v, "order %s lists invoice %s, which is for order \"%.40s\"", id_text,
+                       invoice->id, invoice->order_id != NULL ? invoice->order_id : "");
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_order_check(verify *v, const ProtobufCMessage *record,
+                                    const char *id_text) {
+  const Ccpay__V1__Order *order = (const Ccpay__V1__Order *)record;
+  CHECK(order->base.descriptor == &ccpay__v1__order__descriptor);
+  if (order->status < 0 || order->status > UINT8_MAX) {
+    return verify_fail(v, "order %s: status %d is out of range", id_text, (int)order->status);
+  }
+  ProtobufCMessage *customer = NULL;
+  bool valid = false;
+  ccpay_err err =
+      verify_reference(v, &verify_customers_kind, order->customer_id, &customer, &valid);
+  if (err != CCPAY_OK) return err;
+  if (customer == NULL) {
+    return verify_fail(v, "order %s names customer \"%.40s\", which does not exist", id_text,
+                       order->customer_id != NULL ? order->customer_id : "");
+  }
+  for (size_t i = 0; err == CCPAY_OK && i < order->n_invoice_ids; i++) {
+    err = verify_order_invoice(v, order, order->invoice_ids[i], id_text);
+  }
+  return err;
+}
+
+static ccpay_err verify_invoice_check(verify *v, const ProtobufCMessage *record,
+                                      const char *id_text) {
+  const Ccpay__V1__Invoice *invoice = (const Ccpay__V1__Invoice *)record;
+  CHECK(invoice->base.descriptor == &ccpay__v1__invoice__descriptor);
+  ProtobufCMessage *order = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_orders_kind, invoice->order_id, &order, &valid);
+  if (err != CCPAY_OK) return err;
+  if (order == NULL) {
+    return verify_fail(v, "invoice %s names order \"%.40s\", which does not exist", id_text,
+                       invoice->order_id != NULL ? invoice->order_id : "");
+  }
+  /* 0: nothing to post (an invoice of zero); otherwise an entry that exists. */
+  if (invoice->entry_sequence < 0 || (uint64_t)invoice->entry_sequence > v->last_sequence) {
+    return verify_fail(v, "invoice %s: entry_sequence %lld is no entry", id_text,
+                       (long long)invoice->entry_sequence);
+  }
+  return CCPAY_OK;
+}
+
+/* --- Idempotency ---------------------------------------------------------------------------- */
+
+static ccpay_err verify_idempotency_row(verify *v, store_val key, store_val value) {
+  key_builder k;
+  if (key.len == 0 || key.len > REQUEST_ID_BYTES_MAX ||
+      !idempotency_time_key(key.data, key.len, value, &k)) {
+    return verify_fail(v, "idempotency: a malformed record (key of %zu bytes)", key.len);
+  }
+  store_val entry;
+  ccpay_err err = store_get(v->txn, STORE_DB_IDEMPOTENCY_BY_TIME, k.bytes, k.len, &entry, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    return verify_fail(v, "idempotency: request_id \"%.*s\" has no entry in idempotency_by_time",
+                       (int)key.len, (const char *)key.data);
+  }
+  return err;
+}
+
+static ccpay_err verify_idempotency_time_row(verify *v, store_val key, store_val value) {
+  enum { TIME_BYTES = 8 };
+  if (key.len <= TIME_BYTES || key.len > TIME_BYTES + REQUEST_ID_BYTES_MAX) {
+    return verify_fail(v, "idempotency_by_time: a malformed key of %zu bytes", key.len);
+  }
+  const uint8_t *request_id = key.data + TIME_BYTES;
+  int request_id_len = (int)(key.len - TIME_BYTES);
+  store_val record;
+  ccpay_err err = store_get(v->txn, STORE_DB_IDEMPOTENCY, request_id, (size_t)request_id_len,
+                            &record, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    return verify_fail(v,
+                       "idempotency_by_time: an entry names request_id \"%.*s\", which has "
+                       "no record",
+                       request_id_len, (const char *)request_id);
+  }
+  if (err != CCPAY_OK) return err;
+  key_builder k;
+  if (!idempotency_time_key(request_id, (size_t)request_id_len, record, &k) || k.len != key.len ||
+      memcmp(k.bytes, key.data, key.len) != 0) {
+    return verify_fail(v,
+                       "idempotency_by_time: the entry for request_id \"%.*s\" does not match "
+                       "its record's time",
+                       request_id_len, (const char *)request_id);
+  }
+  v->report->index_entries++;
+  (void)value;
+  return CCPAY_OK;
+}
+
+/* --- All of it ------------------------------------------------------------------------------ */
+
+static ccpay_err verify_all(verify *v) {
+  ccpay_err err = verify_entries(v);
+  if (err == CCPAY_OK) err = verify_balances(v);
+  if (err == CCPAY_OK) err = verify_trial_balance(v);
+  if (err == CCPAY_OK) err = verify_posting_lists(v);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_customers_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_orders_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_invoices_kind);
+  if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_IDEMPOTENCY, NULL, verify_idempotency_row);
+  if (err == CCPAY_OK) {
+    err = verify_walk(v, STORE_DB_IDEMPOTENCY_BY_TIME, NULL, verify_idempotency_time_row);
+  }
+  return err;
+}
+
+ccpay_err verify_store(store *s, verify_report *report, ccpay_error *error) {
+  CHECK(s != NULL && report != NULL && error != NULL);
+  memset(report, 0, sizeof *report);
+  ccpay_error_clear(error);
+  verify v = {.report = report, .error = error};
+  ccpay_err err = store_read_begin(s, &v.txn, error);
+  if (err != CCPAY_OK) return err;
+  err = verify_all(&v);
+  store_read_end(v.txn);
+  arena_destroy(v.arena);
+  free(v.accounts.slots);
+  CHECK(err != CCPAY_OK || v.postings_expected <= report->index_entries);
+  if (err != CCPAY_OK) memset(report, 0, sizeof *report);
+  return err;
+}
