@@ -29,8 +29,8 @@ static bool write_port_file(const char *path, int port) {
   return ok && rename(temporary, path) == 0;
 }
 
-static int serve(const ccpayd_config *config, store *s) {
-  service_env env = {.store = s};
+static int serve(const ccpayd_config *config, store *s, ledger_feed *feed) {
+  service_env env = {.store = s, .feed = feed};
   size_t method_count = 0;
   const rpc_method *methods = services_methods(&env, &method_count);
   rpc_server_options options = {
@@ -51,12 +51,13 @@ static int serve(const ccpayd_config *config, store *s) {
   }
   if (config->port_file[0] != '\0' && !write_port_file(config->port_file, port)) {
     fprintf(stderr, "ccpayd: --port-file: cannot write %s\n", config->port_file);
+    ledger_feed_close(feed);
     rpc_server_stop(server, 0);
     return 1;
   }
   rpc_server_set_serving(server, true);
-  log_info("event=ready version=%s listen=%s port=%d threads=%u data_dir=%s",
-           CCPAYD_VERSION, config->listen, port, config->threads, config->data_dir);
+  log_info("event=ready version=%s listen=%s port=%d threads=%u data_dir=%s", CCPAYD_VERSION,
+           config->listen, port, config->threads, config->data_dir);
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -64,8 +65,10 @@ static int serve(const ccpayd_config *config, store *s) {
   sigaddset(&stop_signals, SIGTERM);
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  log_info("event=stopping signal=%s drain_ms=%d",
-           signal_number == SIGINT ? "SIGINT" : "SIGTERM", SHUTDOWN_DRAIN_MS);
+  log_info("event=stopping signal=%s drain_ms=%d", signal_number == SIGINT ? "SIGINT" : "SIGTERM",
+           SHUTDOWN_DRAIN_MS);
+  /* Followers of the ledger would wait for entries that never come: end them first. */
+  ledger_feed_close(feed);
   rpc_server_stop(server, SHUTDOWN_DRAIN_MS);
   return 0;
 }
@@ -108,8 +111,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ccpayd: storage: %s\n", error.message);
     return 1;
   }
-  int rc = serve(&config, s);
+  ledger_feed *feed = ledger_feed_create();
+  store_set_commit_listener(s, ledger_feed_notify, feed);
+  int rc = serve(&config, s, feed);
   store_close(s);
+  ledger_feed_destroy(feed);
   log_info("event=stopped");
   return rc;
 }

@@ -121,4 +121,17 @@ void rpc_stream_send(rpc_call *call, const ProtobufCMessage *message, rpc_sent_f
 /* Ends a server-streaming call: OK when error is NULL. */
 void rpc_stream_finish(rpc_call *call, const ccpay_error *error);
 
+/* Long-lived calls (a stream that waits for new data) need to hear about cancellation
+ * while nothing is in flight, and need their own state to outlive every callback. */
+typedef void (*rpc_call_fn)(rpc_call *call, void *argument);
+
+/* cancelled runs once, on a worker thread, if the client cancels or its deadline passes
+ * (possibly after the call already ended: check your own state). A cancellation that
+ * came before this was set may not run it: check rpc_call_cancelled right after. */
+void rpc_call_on_cancel(rpc_call *call, rpc_call_fn cancelled, void *argument);
+
+/* freed runs once when the runtime lets go of the call, after every other callback of
+ * the call has returned: the place to free state the callbacks use. */
+void rpc_call_on_free(rpc_call *call, rpc_call_fn freed, void *argument);
+
 #endif

@@ -51,6 +51,10 @@ struct rpc_call {
   size_t trailing_count;
   rpc_sent_fn sent;
   void *sent_argument;
+  _Atomic(rpc_call_fn) cancelled_fn; /* set by a handler while close may complete */
+  void *cancelled_argument;
+  rpc_call_fn freed_fn;
+  void *freed_argument;
 
   int64_t start_us;
   int status;
@@ -73,6 +77,7 @@ static void call_log(rpc_call *c) {
 
 static void call_free(rpc_call *c) {
   call_log(c);
+  if (c->freed_fn != NULL) c->freed_fn(c, c->freed_argument);
   grpc_metadata_array_destroy(&c->request_metadata);
   if (c->recv_buffer != NULL) grpc_byte_buffer_destroy(c->recv_buffer);
   CHECK(c->send_buffer == NULL);
@@ -90,14 +95,17 @@ static void call_unref(rpc_call *c) {
 static void start_batch(rpc_call *c, const grpc_op *ops, size_t count, rpc_tag *tag) {
   grpc_call_error rc = grpc_call_start_batch(c->call, ops, count, tag, NULL);
   /* Any error here is a misuse of the batch API: a bug, not an operating condition. */
-  if (rc != GRPC_CALL_OK)
-    log_error("event=start_batch_failed method=%s rc=%d", c->method_name, rc);
+  if (rc != GRPC_CALL_OK) log_error("event=start_batch_failed method=%s rc=%d", c->method_name, rc);
   CHECK(rc == GRPC_CALL_OK);
 }
 
 static void close_on_complete(rpc_tag *tag, bool ok) {
   rpc_call *c = (rpc_call *)((char *)tag - offsetof(rpc_call, close_tag));
-  if (!ok || c->close_cancelled) atomic_store(&c->cancelled, true);
+  if (!ok || c->close_cancelled) {
+    atomic_store(&c->cancelled, true);
+    rpc_call_fn cancelled = atomic_load(&c->cancelled_fn);
+    if (cancelled != NULL) cancelled(c, c->cancelled_argument);
+  }
   call_unref(c);
 }
 
@@ -412,6 +420,18 @@ void rpc_call_start_unimplemented(rpc_request *r) {
   ccpay_error error;
   ccpay_error_set(&error, CCPAY_ERR_UNIMPLEMENTED, "method %s is not served here", c->method_name);
   send_final(c, NULL, &error);
+}
+
+void rpc_call_on_cancel(rpc_call *c, rpc_call_fn cancelled, void *argument) {
+  CHECK(atomic_load(&c->cancelled_fn) == NULL);
+  c->cancelled_argument = argument; /* published by the atomic store below */
+  atomic_store(&c->cancelled_fn, cancelled);
+}
+
+void rpc_call_on_free(rpc_call *c, rpc_call_fn freed, void *argument) {
+  CHECK(c->freed_fn == NULL);
+  c->freed_fn = freed;
+  c->freed_argument = argument;
 }
 
 /* --- Accessors ------------------------------------------------------------------------ */

@@ -4,6 +4,8 @@
 #include "base/check.h"
 #include "base/limits.h"
 #include "ccpay/v1/customer.pb-c.h"
+#include "common.h"
+#include "domain/accounts.h"
 #include "domain/customer.h"
 #include "domain/validate.h"
 #include "mutation.h"
@@ -11,6 +13,7 @@
 #include "services.h"
 #include "storage/customers.h"
 #include "storage/ids.h"
+#include "storage/ledger.h"
 #include "timestamps.h"
 
 enum customer_listing {
@@ -20,31 +23,15 @@ enum customer_listing {
   LISTING_PHONE = 4,
 };
 
-static ccpay_err out_of_memory(ccpay_error *error) {
-  return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED,
-                         "the call needs more memory than allowed");
-}
-
-/* The balance is the customer's receivable account; zero until the ledger exists. */
-static ccpay_err set_balance(Ccpay__V1__Customer *c, arena *a, ccpay_error *error) {
-  Ccpay__V1__Money *balance = arena_alloc(a, sizeof *balance);
-  if (balance == NULL) return out_of_memory(error);
-  ccpay__v1__money__init(balance);
-  balance->currency_code = c->currency_code;
-  balance->amount_minor = 0;
-  c->balance = balance;
-  return CCPAY_OK;
-}
-
-static ccpay_err parse_customer_id(const char *field, const char *text, uint64_t *id,
-                                   ccpay_error *error) {
-  if (text[0] == '\0')
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", field);
-  if (!id_parse(ID_CUSTOMER, text, id)) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                           "%s: %.40s is not a customer id (cus_ and 13 characters)", field, text);
-  }
-  return CCPAY_OK;
+/* The balance is the customer's receivable account in the ledger (positive: owes). */
+static ccpay_err set_balance(store_txn *txn, Ccpay__V1__Customer *c, arena *a, ccpay_error *error) {
+  char *account = account_receivable(c->id, a);
+  if (account == NULL) return service_exhausted(error);
+  int64_t balance = 0;
+  ccpay_err rc = ledger_balance(txn, account, c->currency_code, &balance, error);
+  if (rc != CCPAY_OK) return rc;
+  c->balance = service_money(a, c->currency_code, balance);
+  return c->balance != NULL ? CCPAY_OK : service_exhausted(error);
 }
 
 /* --- CreateCustomer ------------------------------------------------------------------- */
@@ -53,7 +40,7 @@ static ccpay_err create_customer_execute(store_txn *txn, const void *input, aren
                                          ProtobufCMessage **reply, ccpay_error *error) {
   const Ccpay__V1__CreateCustomerRequest *request = input;
   Ccpay__V1__Customer *c = customer_build(request->customer, a);
-  if (c == NULL) return out_of_memory(error);
+  if (c == NULL) return service_exhausted(error);
   uint64_t id;
   ccpay_err rc = id_next(txn, &id, error);
   if (rc != CCPAY_OK) return rc;
@@ -62,10 +49,10 @@ static ccpay_err create_customer_execute(store_txn *txn, const void *input, aren
   c->id = arena_strndup(a, id_text, strlen(id_text));
   c->audit = audit_stamp_new(a, store_txn_time_ms(txn));
   c->version = 1;
-  if (c->id == NULL || c->audit == NULL) return out_of_memory(error);
+  if (c->id == NULL || c->audit == NULL) return service_exhausted(error);
   rc = customers_put(txn, NULL, c, error);
   if (rc != CCPAY_OK) return rc;
-  rc = set_balance(c, a, error);
+  rc = set_balance(txn, c, a, error);
   *reply = &c->base;
   return rc;
 }
@@ -92,7 +79,7 @@ static void get_customer(rpc_call *call, const ProtobufCMessage *message) {
   arena *a = rpc_call_arena(call);
   ccpay_error error;
   uint64_t id;
-  ccpay_err rc = parse_customer_id("id", request->id, &id, &error);
+  ccpay_err rc = service_parse_id(ID_CUSTOMER, "id", request->id, &id, &error);
   if (rc != CCPAY_OK) {
     rpc_call_fail(call, &error);
     return;
@@ -106,8 +93,8 @@ static void get_customer(rpc_call *call, const ProtobufCMessage *message) {
   }
   Ccpay__V1__Customer *c = NULL;
   rc = customers_get(txn, id, a, &c, &error);
+  if (rc == CCPAY_OK) rc = set_balance(txn, c, a, &error);
   store_read_end(txn);
-  if (rc == CCPAY_OK) rc = set_balance(c, a, &error);
   if (rc != CCPAY_OK) {
     rpc_call_fail(call, &error);
     return;
@@ -132,13 +119,13 @@ static ccpay_err update_customer_execute(store_txn *txn, const void *input, aren
   rc = customer_validate_update(u->request->customer, u->fields, current->currency_code, error);
   if (rc != CCPAY_OK) return rc;
   Ccpay__V1__Customer *updated = customer_apply_update(current, u->request->customer, u->fields, a);
-  if (updated == NULL) return out_of_memory(error);
+  if (updated == NULL) return service_exhausted(error);
   updated->version = current->version + 1;
   updated->audit = audit_stamp_updated(a, current->audit, store_txn_time_ms(txn));
-  if (updated->audit == NULL) return out_of_memory(error);
+  if (updated->audit == NULL) return service_exhausted(error);
   rc = customers_put(txn, current, updated, error);
   if (rc != CCPAY_OK) return rc;
-  rc = set_balance(updated, a, error);
+  rc = set_balance(txn, updated, a, error);
   *reply = &updated->base;
   return rc;
 }
@@ -150,11 +137,12 @@ static void update_customer(rpc_call *call, const ProtobufCMessage *message) {
   update_input *u = arena_calloc(rpc_call_arena(call), sizeof *u);
   ccpay_error error;
   ccpay_err rc =
-      u == NULL ? out_of_memory(&error) : validate_request_id(request->request_id, &error);
+      u == NULL ? service_exhausted(&error) : validate_request_id(request->request_id, &error);
   if (rc == CCPAY_OK && request->customer == NULL) {
     rc = ccpay_error_set(&error, CCPAY_ERR_FIELD_REQUIRED, "customer: required");
   }
-  if (rc == CCPAY_OK) rc = parse_customer_id("customer.id", request->customer->id, &u->id, &error);
+  if (rc == CCPAY_OK)
+    rc = service_parse_id(ID_CUSTOMER, "customer.id", request->customer->id, &u->id, &error);
   if (rc == CCPAY_OK) {
     rc = customer_parse_update_mask(request->update_mask, request->n_update_mask, &u->fields,
                                     &error);
@@ -217,16 +205,16 @@ static ccpay_err search_page(service_env *env, const customer_query *query, aren
   if (rc != CCPAY_OK) return rc;
   customer_page page = {0};
   rc = customers_search(txn, query, a, &page, error);
+  for (size_t i = 0; i < page.count && rc == CCPAY_OK; i++) {
+    rc = set_balance(txn, page.customers[i], a, error);
+  }
   store_read_end(txn);
   if (rc != CCPAY_OK) return rc;
-  for (size_t i = 0; i < page.count && rc == CCPAY_OK; i++) {
-    rc = set_balance(page.customers[i], a, error);
-  }
   reply->customers = page.customers;
   reply->n_customers = page.count;
   reply->next_page_token =
       paging_encode(listing_of(query->by), page.next_key, page.next_key_len, a);
-  if (rc == CCPAY_OK && reply->next_page_token == NULL) rc = out_of_memory(error);
+  if (rc == CCPAY_OK && reply->next_page_token == NULL) rc = service_exhausted(error);
   return rc;
 }
 

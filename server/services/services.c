@@ -7,9 +7,18 @@ enum { SERVICE_METHODS_MAX = 64 };
 static rpc_method method_table[SERVICE_METHODS_MAX];
 
 const rpc_method *services_methods(service_env *env, size_t *count) {
+  size_t (*const services[])(service_env *, rpc_method *) = {
+      customer_service_methods,
+      order_service_methods,
+      ledger_service_methods,
+  };
   size_t n = 0;
-  n += customer_service_methods(env, method_table + n);
-  CHECK(n <= SERVICE_METHODS_MAX);
+  for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+    CHECK(n + SERVICE_METHODS_PER_SERVICE_MAX <= SERVICE_METHODS_MAX);
+    size_t added = services[i](env, method_table + n);
+    CHECK(added <= SERVICE_METHODS_PER_SERVICE_MAX);
+    n += added;
+  }
   for (size_t i = 0; i < n; i++) CHECK(method_table[i].permission != NULL);
   *count = n;
   return method_table;

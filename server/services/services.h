@@ -7,19 +7,26 @@
 
 #include <stddef.h>
 
+#include "ledger_feed.h"
 #include "rpc/rpc.h"
 #include "storage/store.h"
 
 /* What every handler reaches through rpc_call_context. */
 typedef struct service_env {
   store *store;
+  ledger_feed *feed; /* StreamEntries followers, woken by the writer's commits */
 } service_env;
 
 /* The method table: static storage, valid for the whole run; each method's context is
  * env. */
 const rpc_method *services_methods(service_env *env, size_t *count);
 
-/* One service's methods, appended to out (room for at least 16); returns how many. */
+enum { SERVICE_METHODS_PER_SERVICE_MAX = 16 };
+
+/* One service's methods, written to out (room for SERVICE_METHODS_PER_SERVICE_MAX);
+ * returns how many. */
 size_t customer_service_methods(service_env *env, rpc_method *out);
+size_t order_service_methods(service_env *env, rpc_method *out);
+size_t ledger_service_methods(service_env *env, rpc_method *out);
 
 #endif

@@ -1,0 +1,478 @@
+/* ccpay.v1.OrderService: taking orders, holds, submission, invoicing (with its journal
+ * entry, in the same transaction as the invoice) and cancellation. Rules live in
+ * domain/order.c; this file reads, applies them and writes. */
+#include <string.h>
+
+#include "base/check.h"
+#include "base/limits.h"
+#include "ccpay/v1/order.pb-c.h"
+#include "common.h"
+#include "domain/accounts.h"
+#include "domain/order.h"
+#include "domain/validate.h"
+#include "mutation.h"
+#include "paging.h"
+#include "services.h"
+#include "storage/customers.h"
+#include "storage/ledger.h"
+#include "storage/orders.h"
+#include "timestamps.h"
+
+enum {
+  LISTING_ORDERS_ALL = 0x10,
+  LISTING_ORDERS_STATUS = 0x11,
+  LISTING_ORDERS_CUSTOMER = 0x12,
+  LISTING_ORDERS_HOLD = 0x13,
+  MS_PER_DAY = 24 * 3600 * 1000,
+};
+
+static void reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage *reply,
+                          const ccpay_error *error) {
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, error);
+  } else {
+    rpc_call_reply(call, reply);
+  }
+}
+
+/* --- CreateOrder ---------------------------------------------------------------------- */
+
+typedef struct create_input {
+  const Ccpay__V1__CreateOrderRequest *request;
+  uint64_t customer_id;
+} create_input;
+
+static ccpay_err create_order_execute(store_txn *txn, const void *input, arena *a,
+                                      ProtobufCMessage **reply, ccpay_error *error) {
+  const create_input *in = input;
+  const Ccpay__V1__Order *requested = in->request->order;
+  Ccpay__V1__Customer *customer = NULL;
+  ccpay_err rc = customers_get(txn, in->customer_id, a, &customer, error);
+  if (rc == CCPAY_ERR_NOT_FOUND) {
+    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "order.customer_id: no customer %s",
+                           requested->customer_id);
+  }
+  if (rc != CCPAY_OK) return rc;
+  if (strcmp(customer->currency_code, requested->currency_code) != 0) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "order.currency_code: must be the customer's currency %s, not %s",
+                           customer->currency_code, requested->currency_code);
+  }
+  Ccpay__V1__Order *o = order_build(requested, a, error);
+  if (o == NULL) return error->code;
+  uint64_t id;
+  rc = id_next(txn, &id, error);
+  if (rc != CCPAY_OK) return rc;
+  o->id = service_format_id(ID_ORDER, id, a);
+  o->audit = audit_stamp_new(a, store_txn_time_ms(txn));
+  o->version = 1;
+  if (o->id == NULL || o->audit == NULL) return service_exhausted(error);
+  rc = orders_put(txn, NULL, o, error);
+  *reply = &o->base;
+  return rc;
+}
+
+static void create_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CreateOrderRequest *request = (const Ccpay__V1__CreateOrderRequest *)message;
+  service_env *env = rpc_call_context(call);
+  create_input *in = arena_calloc(rpc_call_arena(call), sizeof *in);
+  ccpay_error error;
+  ccpay_err rc =
+      in == NULL ? service_exhausted(&error) : validate_request_id(request->request_id, &error);
+  if (rc == CCPAY_OK) rc = order_validate_new(request->order, &error);
+  if (rc == CCPAY_OK) {
+    rc = service_parse_id(ID_CUSTOMER, "order.customer_id", request->order->customer_id,
+                          &in->customer_id, &error);
+  }
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  in->request = request;
+  mutation_submit(call, env->store, request->request_id, message, create_order_execute, in);
+}
+
+/* --- Changes to one order ------------------------------------------------------------- */
+
+/* Applies a change to the writer's copy of the order (already checked against the
+ * status machine). May fill extra output in the change. */
+typedef struct order_change order_change;
+typedef ccpay_err (*order_apply_fn)(store_txn *txn, Ccpay__V1__Order *order, order_change *change,
+                                    arena *a, ccpay_error *error);
+
+struct order_change {
+  uint64_t order_id;
+  order_action action;
+  order_apply_fn apply;
+  const ProtobufCMessage *request;
+  Ccpay__V1__Invoice *invoice; /* InvoiceOrder's output */
+};
+
+/* Reads the order twice (the stored "before" keeps its index keys), applies the change
+ * to the second copy, and writes it with a new version. */
+static ccpay_err order_change_run(store_txn *txn, order_change *change, arena *a,
+                                  Ccpay__V1__Order **out, ccpay_error *error) {
+  Ccpay__V1__Order *before = NULL, *after = NULL;
+  ccpay_err rc = orders_get(txn, change->order_id, a, &before, error);
+  if (rc == CCPAY_OK) rc = orders_get(txn, change->order_id, a, &after, error);
+  if (rc == CCPAY_OK) rc = order_check_action(after, change->action, error);
+  if (rc == CCPAY_OK) rc = change->apply(txn, after, change, a, error);
+  if (rc != CCPAY_OK) return rc;
+  after->version = before->version + 1;
+  after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
+  if (after->audit == NULL) return service_exhausted(error);
+  rc = orders_put(txn, before, after, error);
+  *out = after;
+  return rc;
+}
+
+static ccpay_err order_change_execute(store_txn *txn, const void *input, arena *a,
+                                      ProtobufCMessage **reply, ccpay_error *error) {
+  Ccpay__V1__Order *order = NULL;
+  ccpay_err rc = order_change_run(txn, (order_change *)input, a, &order, error);
+  *reply = order != NULL ? &order->base : NULL;
+  return rc;
+}
+
+/* Validates the common fields and queues the change; the handler has checked the rest. */
+static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
+                                const char *request_id, const char *order_id, order_action action,
+                                order_apply_fn apply, mutation_execute_fn execute) {
+  service_env *env = rpc_call_context(call);
+  order_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
+  ccpay_error error;
+  ccpay_err rc =
+      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
+  if (rc == CCPAY_OK)
+    rc = service_parse_id(ID_ORDER, "order_id", order_id, &change->order_id, &error);
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  change->action = action;
+  change->apply = apply;
+  change->request = request;
+  mutation_submit(call, env->store, request_id, request, execute, change);
+}
+
+/* --- UpdateOrderLines ----------------------------------------------------------------- */
+
+static ccpay_err apply_update_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,
+                                    arena *a, ccpay_error *error) {
+  const Ccpay__V1__UpdateOrderLinesRequest *r =
+      (const Ccpay__V1__UpdateOrderLinesRequest *)change->request;
+  ccpay_err rc = order_validate_lines(r->lines, r->n_lines, r->charges, r->n_charges,
+                                      o->currency_code, "", error);
+  if (rc != CCPAY_OK) return rc;
+  return order_replace_lines(o, r->lines, r->n_lines, r->charges, r->n_charges, a, error);
+}
+
+static void update_order_lines(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__UpdateOrderLinesRequest *r = (const Ccpay__V1__UpdateOrderLinesRequest *)message;
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_UPDATE_LINES,
+                      apply_update_lines, order_change_execute);
+}
+
+/* --- Holds ---------------------------------------------------------------------------- */
+
+static ccpay_err apply_hold(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
+                            ccpay_error *error) {
+  const Ccpay__V1__HoldOrderRequest *r = (const Ccpay__V1__HoldOrderRequest *)change->request;
+  Ccpay__V1__OrderHold *hold = arena_alloc(a, sizeof *hold);
+  if (hold == NULL) return service_exhausted(error);
+  ccpay__v1__order_hold__init(hold);
+  hold->code = r->hold_code;
+  hold->reason = r->reason;
+  hold->hold_time = timestamp_from_ms(a, store_txn_time_ms(txn));
+  if (hold->hold_time == NULL) return service_exhausted(error);
+  o->hold = hold;
+  return CCPAY_OK;
+}
+
+static void hold_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__HoldOrderRequest *r = (const Ccpay__V1__HoldOrderRequest *)message;
+  ccpay_error error;
+  ccpay_err rc = order_check_hold_code("hold_code", r->hold_code, &error);
+  if (rc == CCPAY_OK)
+    rc = validate_text("reason", r->reason, ORDER_REASON_BYTES_MAX, false, &error);
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_HOLD, apply_hold,
+                      order_change_execute);
+}
+
+static ccpay_err apply_release(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
+                               ccpay_error *error) {
+  o->hold = NULL;
+  return CCPAY_OK;
+}
+
+static void release_hold(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__ReleaseHoldRequest *r = (const Ccpay__V1__ReleaseHoldRequest *)message;
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_RELEASE_HOLD,
+                      apply_release, order_change_execute);
+}
+
+/* --- SubmitOrder ---------------------------------------------------------------------- */
+
+static ccpay_err apply_submit(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
+                              ccpay_error *error) {
+  /* Payment checks join here with the payments work. */
+  o->status = CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED;
+  return CCPAY_OK;
+}
+
+static void submit_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__SubmitOrderRequest *r = (const Ccpay__V1__SubmitOrderRequest *)message;
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_SUBMIT, apply_submit,
+                      order_change_execute);
+}
+
+/* --- InvoiceOrder --------------------------------------------------------------------- */
+
+/* Appends the invoice's journal entry; the invoice records its sequence. */
+static ccpay_err post_invoice(store_txn *txn, Ccpay__V1__Invoice *inv, arena *a,
+                              ccpay_error *error) {
+  Ccpay__V1__JournalEntry *entry = NULL;
+  ccpay_err rc = accounts_invoice_entry(inv, a, &entry, error);
+  if (rc != CCPAY_OK || entry == NULL) return rc;
+  entry->entry_time = inv->invoice_time;
+  rc = ledger_append(txn, entry, error);
+  inv->entry_sequence = entry->sequence;
+  return rc;
+}
+
+static ccpay_err apply_invoice(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
+                               ccpay_error *error) {
+  const Ccpay__V1__InvoiceOrderRequest *r = (const Ccpay__V1__InvoiceOrderRequest *)change->request;
+  Ccpay__V1__Invoice *inv = NULL;
+  ccpay_err rc = order_invoice(o, r->lines, r->n_lines, a, &inv, error);
+  if (rc != CCPAY_OK) return rc;
+  uint64_t customer_id = 0, invoice_id = 0;
+  CHECK(id_parse(ID_CUSTOMER, o->customer_id, &customer_id));
+  Ccpay__V1__Customer *customer = NULL;
+  rc = customers_get(txn, customer_id, a, &customer, error);
+  if (rc == CCPAY_OK) rc = id_next(txn, &invoice_id, error);
+  if (rc != CCPAY_OK) return rc;
+  int64_t now_ms = store_txn_time_ms(txn);
+  inv->id = service_format_id(ID_INVOICE, invoice_id, a);
+  inv->invoice_time = timestamp_from_ms(a, now_ms);
+  inv->due_time = timestamp_from_ms(a, now_ms + (int64_t)customer->payment_terms_days * MS_PER_DAY);
+  char **ids = arena_alloc(a, (o->n_invoice_ids + 1) * sizeof *ids);
+  if (inv->id == NULL || inv->invoice_time == NULL || inv->due_time == NULL || ids == NULL) {
+    return service_exhausted(error);
+  }
+  if (o->n_invoice_ids > 0) memcpy(ids, o->invoice_ids, o->n_invoice_ids * sizeof *ids);
+  ids[o->n_invoice_ids] = inv->id;
+  o->invoice_ids = ids;
+  o->n_invoice_ids++;
+  rc = post_invoice(txn, inv, a, error);
+  if (rc == CCPAY_OK) rc = invoices_put(txn, inv, error);
+  change->invoice = inv;
+  return rc;
+}
+
+static ccpay_err invoice_order_execute(store_txn *txn, const void *input, arena *a,
+                                       ProtobufCMessage **reply, ccpay_error *error) {
+  order_change *change = (order_change *)input;
+  Ccpay__V1__InvoiceOrderResponse *response = arena_alloc(a, sizeof *response);
+  if (response == NULL) return service_exhausted(error);
+  ccpay__v1__invoice_order_response__init(response);
+  ccpay_err rc = order_change_run(txn, change, a, &response->order, error);
+  response->invoice = change->invoice;
+  *reply = &response->base;
+  return rc;
+}
+
+static void invoice_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__InvoiceOrderRequest *r = (const Ccpay__V1__InvoiceOrderRequest *)message;
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_INVOICE,
+                      apply_invoice, invoice_order_execute);
+}
+
+/* --- Cancelling ----------------------------------------------------------------------- */
+
+static ccpay_err apply_cancel(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
+                              ccpay_error *error) {
+  const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)change->request;
+  o->cancel_reason = r->reason;
+  return order_cancel(o, a, error);
+}
+
+static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)message;
+  ccpay_error error;
+  if (validate_text("reason", r->reason, ORDER_REASON_BYTES_MAX, false, &error) != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL, apply_cancel,
+                      order_change_execute);
+}
+
+static ccpay_err apply_cancel_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,
+                                    arena *a, ccpay_error *error) {
+  const Ccpay__V1__CancelLinesRequest *r = (const Ccpay__V1__CancelLinesRequest *)change->request;
+  ccpay_err rc = order_cancel_lines(o, r->line_numbers, r->n_line_numbers, a, error);
+  if (r->reason[0] != '\0') o->cancel_reason = r->reason;
+  return rc;
+}
+
+static void cancel_lines(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CancelLinesRequest *r = (const Ccpay__V1__CancelLinesRequest *)message;
+  ccpay_error error;
+  if (validate_text("reason", r->reason, ORDER_REASON_BYTES_MAX, false, &error) != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL_LINES,
+                      apply_cancel_lines, order_change_execute);
+}
+
+/* --- Reads ---------------------------------------------------------------------------- */
+
+/* Reads one order by the id in field; the reply lives in the call's arena. */
+static ccpay_err read_order(rpc_call *call, const char *field, const char *id_text,
+                            Ccpay__V1__Order **out, ccpay_error *error) {
+  service_env *env = rpc_call_context(call);
+  uint64_t id;
+  ccpay_err rc = service_parse_id(ID_ORDER, field, id_text, &id, error);
+  store_txn *txn = NULL;
+  if (rc == CCPAY_OK) rc = store_read_begin(env->store, &txn, error);
+  if (rc != CCPAY_OK) return rc;
+  rc = orders_get(txn, id, rpc_call_arena(call), out, error);
+  store_read_end(txn);
+  return rc;
+}
+
+static void get_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__GetOrderRequest *r = (const Ccpay__V1__GetOrderRequest *)message;
+  Ccpay__V1__Order *o = NULL;
+  ccpay_error error;
+  ccpay_err rc = read_order(call, "id", r->id, &o, &error);
+  reply_or_fail(call, rc, rc == CCPAY_OK ? &o->base : NULL, &error);
+}
+
+static void calculate_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CalculateOrderRequest *r = (const Ccpay__V1__CalculateOrderRequest *)message;
+  Ccpay__V1__Order *o = NULL;
+  ccpay_error error;
+  ccpay_err rc = read_order(call, "order_id", r->order_id, &o, &error);
+  CHECK(rc != CCPAY_OK || o->totals != NULL);
+  reply_or_fail(call, rc, rc == CCPAY_OK ? &o->totals->base : NULL, &error);
+}
+
+static void get_invoice(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__GetInvoiceRequest *r = (const Ccpay__V1__GetInvoiceRequest *)message;
+  service_env *env = rpc_call_context(call);
+  ccpay_error error;
+  uint64_t id;
+  Ccpay__V1__Invoice *inv = NULL;
+  store_txn *txn = NULL;
+  ccpay_err rc = service_parse_id(ID_INVOICE, "id", r->id, &id, &error);
+  if (rc == CCPAY_OK) rc = store_read_begin(env->store, &txn, &error);
+  if (rc == CCPAY_OK) {
+    rc = invoices_get(txn, id, rpc_call_arena(call), &inv, &error);
+    store_read_end(txn);
+  }
+  reply_or_fail(call, rc, rc == CCPAY_OK ? &inv->base : NULL, &error);
+}
+
+static ccpay_err list_query(const Ccpay__V1__ListOrdersRequest *r, order_query *q, uint8_t *listing,
+                            ccpay_error *error) {
+  int filters = (r->status != 0) + (r->customer_id[0] != '\0') + (r->hold_code[0] != '\0');
+  if (filters > 1) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "status, customer_id, hold_code: give at most one filter");
+  }
+  q->by = ORDER_LIST_ALL, *listing = LISTING_ORDERS_ALL;
+  if (r->status != 0) {
+    if (strcmp(order_status_name(r->status), "UNSPECIFIED") == 0) {
+      return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "status: not an order status");
+    }
+    q->by = ORDER_LIST_STATUS, q->status = r->status, *listing = LISTING_ORDERS_STATUS;
+  } else if (r->customer_id[0] != '\0') {
+    q->by = ORDER_LIST_CUSTOMER, *listing = LISTING_ORDERS_CUSTOMER;
+    ccpay_err rc =
+        service_parse_id(ID_CUSTOMER, "customer_id", r->customer_id, &q->customer_id, error);
+    if (rc != CCPAY_OK) return rc;
+  } else if (r->hold_code[0] != '\0') {
+    q->by = ORDER_LIST_HOLD_CODE, q->hold_code = r->hold_code, *listing = LISTING_ORDERS_HOLD;
+    ccpay_err rc = order_check_hold_code("hold_code", r->hold_code, error);
+    if (rc != CCPAY_OK) return rc;
+  }
+  return paging_size(r->page_size, &q->limit, error);
+}
+
+static ccpay_err list_page(service_env *env, const order_query *q, uint8_t listing, arena *a,
+                           Ccpay__V1__ListOrdersResponse *reply, ccpay_error *error) {
+  store_txn *txn;
+  ccpay_err rc = store_read_begin(env->store, &txn, error);
+  if (rc != CCPAY_OK) return rc;
+  order_page page = {0};
+  rc = orders_list(txn, q, a, &page, error);
+  store_read_end(txn);
+  if (rc != CCPAY_OK) return rc;
+  reply->orders = page.orders;
+  reply->n_orders = page.count;
+  reply->next_page_token = paging_encode(listing, page.next_key, page.next_key_len, a);
+  return reply->next_page_token != NULL ? CCPAY_OK : service_exhausted(error);
+}
+
+static void list_orders(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__ListOrdersRequest *r = (const Ccpay__V1__ListOrdersRequest *)message;
+  arena *a = rpc_call_arena(call);
+  ccpay_error error;
+  order_query q = {0};
+  uint8_t listing = 0;
+  uint8_t *after = NULL;
+  ccpay_err rc = list_query(r, &q, &listing, &error);
+  if (rc == CCPAY_OK)
+    rc = paging_decode(r->page_token, listing, a, &after, &q.after_key_len, &error);
+  q.after_key = after;
+  Ccpay__V1__ListOrdersResponse reply = CCPAY__V1__LIST_ORDERS_RESPONSE__INIT;
+  if (rc == CCPAY_OK) rc = list_page(rpc_call_context(call), &q, listing, a, &reply, &error);
+  reply_or_fail(call, rc, &reply.base, &error);
+}
+
+/* --- Method table --------------------------------------------------------------------- */
+
+#define ORDER_METHOD(method, handler_fn, request_type, reply_type, needs)                      \
+  (rpc_method) {                                                                               \
+    .name = "/ccpay.v1.OrderService/" method, .kind = RPC_UNARY,                               \
+    .request_descriptor = &request_type##__descriptor,                                         \
+    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn, .permission = needs, \
+    .context = env,                                                                            \
+  }
+
+size_t order_service_methods(service_env *env, rpc_method *out) {
+  size_t n = 0;
+  out[n++] = ORDER_METHOD("CreateOrder", create_order, ccpay__v1__create_order_request,
+                          ccpay__v1__order, "orders.write");
+  out[n++] = ORDER_METHOD("GetOrder", get_order, ccpay__v1__get_order_request, ccpay__v1__order,
+                          "orders.read");
+  out[n++] = ORDER_METHOD("ListOrders", list_orders, ccpay__v1__list_orders_request,
+                          ccpay__v1__list_orders_response, "orders.read");
+  out[n++] = ORDER_METHOD("UpdateOrderLines", update_order_lines,
+                          ccpay__v1__update_order_lines_request, ccpay__v1__order, "orders.write");
+  out[n++] = ORDER_METHOD("CalculateOrder", calculate_order, ccpay__v1__calculate_order_request,
+                          ccpay__v1__order_totals, "orders.read");
+  out[n++] = ORDER_METHOD("HoldOrder", hold_order, ccpay__v1__hold_order_request, ccpay__v1__order,
+                          "orders.hold");
+  out[n++] = ORDER_METHOD("ReleaseHold", release_hold, ccpay__v1__release_hold_request,
+                          ccpay__v1__order, "orders.hold");
+  out[n++] = ORDER_METHOD("SubmitOrder", submit_order, ccpay__v1__submit_order_request,
+                          ccpay__v1__order, "orders.write");
+  out[n++] = ORDER_METHOD("InvoiceOrder", invoice_order, ccpay__v1__invoice_order_request,
+                          ccpay__v1__invoice_order_response, "orders.invoice");
+  out[n++] = ORDER_METHOD("GetInvoice", get_invoice, ccpay__v1__get_invoice_request,
+                          ccpay__v1__invoice, "orders.read");
+  out[n++] = ORDER_METHOD("CancelOrder", cancel_order, ccpay__v1__cancel_order_request,
+                          ccpay__v1__order, "orders.cancel");
+  out[n++] = ORDER_METHOD("CancelLines", cancel_lines, ccpay__v1__cancel_lines_request,
+                          ccpay__v1__order, "orders.cancel");
+  CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
+  return n;
+}
