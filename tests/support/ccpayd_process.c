@@ -247,7 +247,12 @@ bool ccpayd_finish(ccpayd_process *p, bool test_passed) {
 
 int ccpayd_run(const ccpayd_process *p, const char *const *args, int timeout_ms, char *output,
                size_t size) {
-  const char *argv[CCPAYD_ARGS_MAX] = {ccpayd_path()};
+  return ccpayd_run_program(p, ccpayd_path(), args, timeout_ms, output, size);
+}
+
+int ccpayd_run_program(const ccpayd_process *p, const char *program, const char *const *args,
+                       int timeout_ms, char *output, size_t size) {
+  const char *argv[CCPAYD_ARGS_MAX] = {program};
   size_t argc = 1;
   for (size_t i = 0; args[i] != NULL; i++) {
     if (argc + 1 >= CCPAYD_ARGS_MAX) return CCPAYD_EXIT_ERROR;

@@ -73,6 +73,11 @@ bool ccpayd_finish(ccpayd_process *p, bool test_passed);
 int ccpayd_run(const ccpayd_process *p, const char *const *args, int timeout_ms, char *output,
                size_t size);
 
+/* As ccpayd_run, but runs program (another binary of the build, e.g. ccpay-admin) with
+ * args instead of ccpayd. */
+int ccpayd_run_program(const ccpayd_process *p, const char *program, const char *const *args,
+                       int timeout_ms, char *output, size_t size);
+
 /* The ccpayd binary under test (from CMake). */
 const char *ccpayd_path(void);
 

@@ -125,6 +125,14 @@ static void wait_batch(grpc_completion_queue *queue, grpc_call *call, void *tag,
   }
 }
 
+static void start_or_abort(grpc_call *call, const grpc_op *ops, size_t n, void *tag) {
+  grpc_call_error rc = grpc_call_start_batch(call, ops, n, tag, NULL);
+  if (rc != GRPC_CALL_OK) {
+    fprintf(stderr, "test_client: grpc_call_start_batch failed: %d\n", rc);
+    abort(); /* a misuse of the batch API: a bug in this client */
+  }
+}
+
 /* One unary call: the six client ops in a single batch. */
 static void run_call(test_client *client, const char *method, grpc_byte_buffer *request,
                      const ProtobufCMessageDescriptor *reply_descriptor, int timeout_ms,
@@ -156,11 +164,7 @@ static void run_call(test_client *client, const char *method, grpc_byte_buffer *
   ops[5].data.recv_status_on_client.status_details = &details;
 
   int64_t start_ms = now_ms();
-  grpc_call_error rc = grpc_call_start_batch(call, ops, 6, out, NULL);
-  if (rc != GRPC_CALL_OK) {
-    fprintf(stderr, "test_client: grpc_call_start_batch failed: %d\n", rc);
-    abort(); /* a misuse of the batch API: a bug in this client */
-  }
+  start_or_abort(call, ops, 6, out);
   wait_batch(queue, call, out, timeout_ms);
   out->elapsed_ms = now_ms() - start_ms;
 
@@ -262,4 +266,143 @@ const char *test_status_name(grpc_status_code status) {
   };
   if ((unsigned)status < sizeof names / sizeof names[0]) return names[status];
   return "?";
+}
+
+/* --- Server-streaming calls ----------------------------------------------------------- */
+
+/* Three batches, each with its own tag (the address of a field): the request with the
+ * half-close and the initial metadata; the status; and at most one RECV_MESSAGE. */
+struct test_stream {
+  grpc_completion_queue *queue;
+  grpc_call *call;
+  const ProtobufCMessageDescriptor *descriptor;
+  grpc_byte_buffer *request;
+  grpc_metadata_array initial, trailing;
+  grpc_slice details;
+  grpc_status_code status;
+  grpc_byte_buffer *received;
+  bool read_posted; /* a RECV_MESSAGE batch is in flight */
+  bool ended;       /* a read found the end of the stream */
+  int64_t start_ms;
+  char send_tag, recv_tag, status_tag;
+};
+
+/* True when the batch tagged tag completed within wait_ms. */
+static bool pluck_within(grpc_completion_queue *queue, void *tag, int64_t wait_ms) {
+  if (wait_ms < 0) wait_ms = 0;
+  grpc_event event = grpc_completion_queue_pluck(queue, tag, in_ms(wait_ms), NULL);
+  return event.type == GRPC_OP_COMPLETE;
+}
+
+/* For a batch that must complete now (the call is over or cancelled). */
+static void pluck_or_abort(test_stream *s, void *tag) {
+  if (pluck_within(s->queue, tag, PLUCK_GRACE_MS)) return;
+  fprintf(stderr, "test_client: a stream batch never completed\n");
+  abort();
+}
+
+test_stream *test_stream_start(test_client *client, const char *method,
+                               const ProtobufCMessage *request,
+                               const ProtobufCMessageDescriptor *reply_descriptor, int timeout_ms) {
+  test_stream *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  if (timeout_ms <= 0) timeout_ms = TEST_CALL_TIMEOUT_MS;
+  s->descriptor = reply_descriptor;
+  s->start_ms = now_ms();
+  s->queue = grpc_completion_queue_create_for_pluck(NULL);
+  grpc_slice method_slice = grpc_slice_from_copied_string(method);
+  s->call = grpc_channel_create_call(client->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->queue,
+                                     method_slice, NULL, in_ms(timeout_ms), NULL);
+  grpc_slice_unref(method_slice);
+
+  size_t len = protobuf_c_message_get_packed_size(request);
+  grpc_slice bytes = grpc_slice_malloc(len);
+  protobuf_c_message_pack(request, GRPC_SLICE_START_PTR(bytes));
+  s->request = grpc_raw_byte_buffer_create(&bytes, 1);
+  grpc_slice_unref(bytes);
+  grpc_metadata_array_init(&s->initial);
+  grpc_metadata_array_init(&s->trailing);
+  s->details = grpc_empty_slice();
+
+  grpc_op send[4];
+  memset(send, 0, sizeof send);
+  send[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  send[1].op = GRPC_OP_SEND_MESSAGE;
+  send[1].data.send_message.send_message = s->request;
+  send[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  send[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+  send[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial;
+  start_or_abort(s->call, send, 4, &s->send_tag);
+
+  grpc_op status = {.op = GRPC_OP_RECV_STATUS_ON_CLIENT};
+  status.data.recv_status_on_client.trailing_metadata = &s->trailing;
+  status.data.recv_status_on_client.status = &s->status;
+  status.data.recv_status_on_client.status_details = &s->details;
+  start_or_abort(s->call, &status, 1, &s->status_tag);
+  return s;
+}
+
+test_stream_event test_stream_read(test_stream *s, int wait_ms, ProtobufCMessage **out) {
+  *out = NULL;
+  if (s->ended) return TEST_STREAM_END;
+  if (!s->read_posted) {
+    grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+    op.data.recv_message.recv_message = &s->received;
+    start_or_abort(s->call, &op, 1, &s->recv_tag);
+    s->read_posted = true;
+  }
+  if (!pluck_within(s->queue, &s->recv_tag, wait_ms)) return TEST_STREAM_TIMEOUT;
+  s->read_posted = false;
+  if (s->received == NULL) { /* no message: the stream is over */
+    s->ended = true;
+    return TEST_STREAM_END;
+  }
+  test_reply decoded = {0};
+  read_reply(s->received, s->descriptor, &decoded);
+  grpc_byte_buffer_destroy(s->received);
+  s->received = NULL;
+  *out = decoded.message;
+  return decoded.message != NULL ? TEST_STREAM_MESSAGE : TEST_STREAM_UNDECODABLE;
+}
+
+void test_stream_cancel(test_stream *s) { grpc_call_cancel(s->call, NULL); }
+
+grpc_status_code test_stream_finish(test_stream *s, int wait_ms, test_reply *out) {
+  memset(out, 0, sizeof *out);
+  int64_t deadline_ms = now_ms() + wait_ms;
+  size_t discarded = 0;
+  while (!s->ended && now_ms() < deadline_ms) {
+    ProtobufCMessage *message;
+    test_stream_event event = test_stream_read(s, (int)(deadline_ms - now_ms()), &message);
+    if (event == TEST_STREAM_TIMEOUT) break;
+    if (message != NULL) protobuf_c_message_free_unpacked(message, NULL);
+    discarded += event != TEST_STREAM_END;
+  }
+  if (!pluck_within(s->queue, &s->status_tag, deadline_ms - now_ms())) {
+    fprintf(stderr, "test_stream: no status within %d ms; cancelling the call\n", wait_ms);
+    grpc_call_cancel(s->call, NULL);
+    pluck_or_abort(s, &s->status_tag);
+  }
+  out->status = s->status;
+  out->elapsed_ms = now_ms() - s->start_ms;
+  if (s->read_posted) pluck_or_abort(s, &s->recv_tag);
+  if (s->received != NULL) grpc_byte_buffer_destroy(s->received);
+  pluck_or_abort(s, &s->send_tag);
+  if (discarded > 0) fprintf(stderr, "test_stream: %zu unread messages discarded\n", discarded);
+
+  copy_text(out->details, GRPC_SLICE_START_PTR(s->details), GRPC_SLICE_LENGTH(s->details));
+  read_trailers(&s->trailing, out);
+  grpc_slice_unref(s->details);
+  grpc_metadata_array_destroy(&s->initial);
+  grpc_metadata_array_destroy(&s->trailing);
+  grpc_byte_buffer_destroy(s->request);
+  grpc_call_unref(s->call);
+  grpc_completion_queue_shutdown(s->queue);
+  while (
+      grpc_completion_queue_pluck(s->queue, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+      GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(s->queue);
+  free(s);
+  return out->status;
 }

@@ -1,4 +1,5 @@
-/* A small unary gRPC client for integration tests, on the gRPC C core.
+/* A small gRPC client for integration tests, on the gRPC C core: unary calls, and
+ * server-streaming calls (test_stream, at the end).
  *
  * One channel per test_client (plaintext, loopback); one call is one batch on its own
  * pluck completion queue, with a deadline, so calls are independent and a client may be
@@ -74,5 +75,42 @@ bool test_reply_check(const test_reply *r, grpc_status_code status, const char *
 
 /* The name of a status code ("INVALID_ARGUMENT"), for failure messages. */
 const char *test_status_name(grpc_status_code status);
+
+/* --- Server-streaming calls ----------------------------------------------------------
+ *
+ * A test_stream is one server-streaming call on its own completion queue: start it (the
+ * request is sent and the client half-closes at once), read the messages one at a time,
+ * each read with its own bounded wait, cancel it if the test wants to, and finish it to
+ * get the status. One thread drives one stream; streams and unary calls of one client are
+ * independent. Every stream must be finished before its client is destroyed. */
+typedef struct test_stream test_stream;
+
+typedef enum test_stream_event {
+  TEST_STREAM_MESSAGE, /* *out holds the next message (free: protobuf_c_message_free_unpacked) */
+  TEST_STREAM_END,     /* the stream ended (server status, cancel or deadline): finish it */
+  TEST_STREAM_TIMEOUT, /* nothing within wait_ms; the read stays posted and the next
+                          test_stream_read goes on waiting for the same message */
+  TEST_STREAM_UNDECODABLE, /* a message arrived that does not decode as the descriptor */
+} test_stream_event;
+
+/* Starts a call of method with request; its deadline is timeout_ms (0: TEST_CALL_TIMEOUT_MS)
+ * from now. Messages are decoded as reply_descriptor. NULL only if out of memory. */
+test_stream *test_stream_start(test_client *client, const char *method,
+                               const ProtobufCMessage *request,
+                               const ProtobufCMessageDescriptor *reply_descriptor, int timeout_ms);
+
+/* Waits at most wait_ms for the next message. *out is NULL unless TEST_STREAM_MESSAGE. */
+test_stream_event test_stream_read(test_stream *stream, int wait_ms, ProtobufCMessage **out);
+
+/* Cancels the call (grpc_call_cancel): pending and later reads end, and the status is
+ * CANCELLED unless the server's status was already in. */
+void test_stream_cancel(test_stream *stream);
+
+/* Ends the stream: discards the messages not read yet, waits at most wait_ms for the
+ * status (if it does not come, cancels the call and says so on stderr), fills *out as
+ * test_client_call does, and frees the stream. Returns out->status. out->message is
+ * always NULL, so test_reply_check suits error ends only: check an OK end by its status.
+ * out->elapsed_ms counts from test_stream_start. */
+grpc_status_code test_stream_finish(test_stream *stream, int wait_ms, test_reply *out);
 
 #endif
