@@ -36,10 +36,14 @@ It answers server reflection, so no .proto files are needed. Try, from another s
     --data '{"customer":{"name":"Ada Lovelace","email":"ada@example.com","currency_code":"USD"},"request_id":"demo-1"}' \\
     http://127.0.0.1:$port/ccpay.v1.CustomerService/CreateCustomer
 
+  $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --data '{"follow":true}' \\
+    http://127.0.0.1:$port/ccpay.v1.LedgerService/StreamEntries
+
   # with grpcurl, if you have it:
   grpcurl -plaintext 127.0.0.1:$port list
   grpcurl -plaintext 127.0.0.1:$port describe ccpay.v1.CustomerService
   grpcurl -plaintext -d '{"name_prefix":"ada"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
+  grpcurl -plaintext 127.0.0.1:$port ccpay.v1.LedgerService/GetTrialBalance
 
 Ctrl-C stops ccpayd gracefully.
 MSG
