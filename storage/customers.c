@@ -10,6 +10,7 @@
 #include "base/check.h"
 #include "base/limits.h"
 #include "ids.h"
+#include "index_walk.h"
 #include "keys.h"
 
 typedef enum customer_index {
@@ -159,15 +160,9 @@ ccpay_err customers_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Custom
 
 /* --- Search ----------------------------------------------------------------------------- */
 
-/* How one search walks: which database, which way, and the bytes every matching key
- * starts with (none for CUSTOMER_SEARCH_ALL). */
-typedef struct customer_walk {
-  store_db db;
-  store_direction direction;
-  key_builder prefix;
-} customer_walk;
-
-static ccpay_err customer_walk_init(const customer_query *query, customer_walk *walk,
+/* Sets how one search walks: which database, which way, and the bytes every matching
+ * key starts with (none for CUSTOMER_SEARCH_ALL). */
+static ccpay_err customer_walk_init(const customer_query *query, index_walk *walk,
                                     ccpay_error *error) {
   key_init(&walk->prefix);
   if (query->by == CUSTOMER_SEARCH_ALL) {
@@ -195,12 +190,16 @@ static ccpay_err customer_walk_init(const customer_query *query, customer_walk *
   return CCPAY_OK;
 }
 
-static bool customer_walk_matches(const customer_walk *walk, store_val key) {
-  return key.len >= walk->prefix.len && memcmp(key.data, walk->prefix.bytes, walk->prefix.len) == 0;
+/* Whether a page token could be a key of this search: the prefix and something after
+ * it (the id, 8 bytes exactly in the customers database). */
+static bool customer_walk_token_ok(const index_walk *walk, store_val after) {
+  return after.len > walk->prefix.len && after.len <= STORE_KEY_BYTES_MAX &&
+         index_walk_has_prefix(walk, after) &&
+         (walk->db != STORE_DB_CUSTOMERS || after.len == CUSTOMER_ID_KEY_BYTES);
 }
 
 /* The customer id an entry of the walk names. */
-static ccpay_err customer_walk_id(const customer_walk *walk, store_val key, uint64_t *id,
+static ccpay_err customer_walk_id(const index_walk *walk, store_val key, uint64_t *id,
                                   ccpay_error *error) {
   if (walk->db == STORE_DB_CUSTOMERS) {
     if (key.len != CUSTOMER_ID_KEY_BYTES) {
@@ -218,70 +217,21 @@ static ccpay_err customer_walk_id(const customer_walk *walk, store_val key, uint
   return CCPAY_OK;
 }
 
-/* Positions c at the first entry of the page: after query->after_key when given (a
- * page token must come from the same search), else at the start. */
-static ccpay_err customer_walk_start(const customer_walk *walk, const customer_query *query,
-                                     store_cursor *c, bool *found, store_val *key,
-                                     ccpay_error *error) {
-  if (query->after_key == NULL) {
-    *found = store_cursor_seek(c, walk->direction, walk->prefix.bytes, walk->prefix.len, key, NULL);
-    return CCPAY_OK;
-  }
-  store_val after = {query->after_key, query->after_key_len};
-  bool valid = after.len > walk->prefix.len && after.len <= STORE_KEY_BYTES_MAX &&
-               customer_walk_matches(walk, after) &&
-               (walk->db != STORE_DB_CUSTOMERS || after.len == CUSTOMER_ID_KEY_BYTES);
-  if (!valid) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                           "page_token does not belong to this search");
-  }
-  *found = store_cursor_seek(c, walk->direction, after.data, after.len, key, NULL);
-  /* Resume strictly after the token's entry, which may since have gone. */
-  if (*found && key->len == after.len && memcmp(key->data, after.data, after.len) == 0) {
-    *found = store_cursor_step(c, walk->direction, key, NULL);
-  }
-  return CCPAY_OK;
+/* Reads customer id into slot of the page being filled (walk->context). */
+static ccpay_err customer_walk_load(const index_walk *walk, store_txn *txn, uint64_t id, arena *a,
+                                    size_t slot, ccpay_error *error) {
+  customer_page *page = walk->context;
+  CHECK(page != NULL && slot < walk->limit);
+  return customers_get(txn, id, a, &page->customers[slot], error);
 }
 
-/* Reads the page the cursor is at into out. */
-static ccpay_err customer_walk_page(store_txn *txn, const customer_walk *walk,
-                                    const customer_query *query, store_cursor *c, bool found,
-                                    store_val key, arena *a, customer_page *out,
-                                    ccpay_error *error) {
-  store_val last_key = {NULL, 0};
-  bool more = false;
-  for (; found && customer_walk_matches(walk, key);
-       found = store_cursor_step(c, walk->direction, &key, NULL)) {
-    if (out->count == query->limit) {
-      more = true; /* one more match exists: the page gets a next_key */
-      break;
-    }
-    uint64_t id = 0;
-    ccpay_err err = customer_walk_id(walk, key, &id, error);
-    if (err != CCPAY_OK) return err;
-    err = customers_get(txn, id, a, &out->customers[out->count], error);
-    if (err == CCPAY_ERR_NOT_FOUND) {
-      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "index points at missing customer");
-    }
-    if (err != CCPAY_OK) return err;
-    out->count++;
-    last_key = key;
-  }
-  if (!found) {
-    ccpay_err err = store_cursor_error(c, error);
-    if (err != CCPAY_OK) return err;
-  }
-  CHECK(out->count <= query->limit);
-  if (!more) return CCPAY_OK;
-  CHECK(last_key.data != NULL && last_key.len > 0);
-  out->next_key = arena_alloc(a, last_key.len);
-  if (out->next_key == NULL) {
-    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
-  }
-  memcpy(out->next_key, last_key.data, last_key.len);
-  out->next_key_len = last_key.len;
-  return CCPAY_OK;
-}
+static const index_walk_ops customer_walk_ops = {
+    .listing = "search",
+    .record = "customer",
+    .token_ok = customer_walk_token_ok,
+    .entry_id = customer_walk_id,
+    .load = customer_walk_load,
+};
 
 ccpay_err customers_search(store_txn *txn, const customer_query *query, arena *a,
                            customer_page *out, ccpay_error *error) {
@@ -293,22 +243,17 @@ ccpay_err customers_search(store_txn *txn, const customer_query *query, arena *a
   if (out->customers == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
   }
-  customer_walk walk;
+  index_walk walk = {.after_key = query->after_key,
+                     .after_key_len = query->after_key_len,
+                     .limit = query->limit,
+                     .ops = &customer_walk_ops,
+                     .context = out};
   ccpay_err err = customer_walk_init(query, &walk, error);
   if (err != CCPAY_OK) return err;
-
-  store_cursor *c = NULL;
-  err = store_cursor_open(txn, walk.db, &c, error);
-  if (err != CCPAY_OK) return err;
-  bool found = false;
-  store_val key = {NULL, 0};
-  err = customer_walk_start(&walk, query, c, &found, &key, error);
-  if (err == CCPAY_OK) err = customer_walk_page(txn, &walk, query, c, found, key, a, out, error);
-  store_cursor_close(c);
-  if (err != CCPAY_OK) {
-    out->count = 0;
-    out->next_key = NULL;
-    out->next_key_len = 0;
-  }
+  index_walk_page page;
+  err = index_walk_read(txn, &walk, a, &page, error);
+  out->count = page.count; /* all zero on an error */
+  out->next_key = page.next_key;
+  out->next_key_len = page.next_key_len;
   return err;
 }

@@ -15,6 +15,7 @@
 #include "base/check.h"
 #include "base/limits.h"
 #include "ids.h"
+#include "index_walk.h"
 #include "keys.h"
 
 enum {
@@ -147,15 +148,9 @@ ccpay_err orders_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **o
 
 /* --- Listing ---------------------------------------------------------------------------- */
 
-/* How one listing walks: which database, which way, and the bytes every key of the
+/* Sets how one listing walks: which database, which way, and the bytes every key of the
  * listing starts with (none for ORDER_LIST_ALL). */
-typedef struct order_walk {
-  store_db db;
-  store_direction direction;
-  key_builder prefix;
-} order_walk;
-
-static ccpay_err order_walk_init(const order_query *query, order_walk *walk, ccpay_error *error) {
+static ccpay_err order_walk_init(const order_query *query, index_walk *walk, ccpay_error *error) {
   CHECK(query->by >= ORDER_LIST_ALL && query->by <= ORDER_LIST_HOLD_CODE);
   key_init(&walk->prefix);
   walk->direction = STORE_FORWARD;
@@ -183,86 +178,37 @@ static ccpay_err order_walk_init(const order_query *query, order_walk *walk, ccp
 }
 
 /* Whether key has the shape of an entry of the walk: its prefix, then the id. */
-static bool order_walk_matches(const order_walk *walk, store_val key) {
-  if (key.len < walk->prefix.len || memcmp(key.data, walk->prefix.bytes, walk->prefix.len) != 0) {
-    return false;
-  }
-  return key.len == walk->prefix.len + ORDER_ID_KEY_BYTES;
+static bool order_walk_matches(const index_walk *walk, store_val key) {
+  return index_walk_has_prefix(walk, key) && key.len == walk->prefix.len + ORDER_ID_KEY_BYTES;
 }
 
-/* The order id an entry of the walk names (its shape checked by order_walk_matches). */
-static uint64_t order_walk_id(const order_walk *walk, store_val key) {
-  CHECK(key.len == walk->prefix.len + ORDER_ID_KEY_BYTES);
+/* The order id an entry of the walk names. The prefix ends the listing; inside it, a
+ * key of another shape is corruption. */
+static ccpay_err order_walk_id(const index_walk *walk, store_val key, uint64_t *id,
+                               ccpay_error *error) {
+  if (!order_walk_matches(walk, key)) {
+    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt key in an order index");
+  }
   uint64_t tail = key_get_u64(key.data + walk->prefix.len);
-  return walk->db == STORE_DB_ORDERS ? tail : ~tail;
-}
-
-/* Positions c at the first entry of the page: strictly after query->after_key when
- * given (a page token must come from the same listing), else at the start. */
-static ccpay_err order_walk_start(const order_walk *walk, const order_query *query, store_cursor *c,
-                                  bool *found, store_val *key, ccpay_error *error) {
-  if (query->after_key == NULL) {
-    *found = store_cursor_seek(c, walk->direction, walk->prefix.bytes, walk->prefix.len, key, NULL);
-    return CCPAY_OK;
-  }
-  store_val after = {query->after_key, query->after_key_len};
-  if (!order_walk_matches(walk, after)) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                           "page_token does not belong to this listing");
-  }
-  *found = store_cursor_seek(c, walk->direction, after.data, after.len, key, NULL);
-  /* Resume strictly after the token's entry, which may since have gone. */
-  if (*found && key->len == after.len && memcmp(key->data, after.data, after.len) == 0) {
-    *found = store_cursor_step(c, walk->direction, key, NULL);
-  }
+  *id = walk->db == STORE_DB_ORDERS ? tail : ~tail;
   return CCPAY_OK;
 }
 
-/* Copies the key of the last order returned into out->next_key. */
-static ccpay_err order_page_next_key(store_val last_key, arena *a, order_page *out,
-                                     ccpay_error *error) {
-  CHECK(last_key.data != NULL && last_key.len > 0);
-  out->next_key = arena_alloc(a, last_key.len);
-  if (out->next_key == NULL) {
-    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
-  }
-  memcpy(out->next_key, last_key.data, last_key.len);
-  out->next_key_len = last_key.len;
-  return CCPAY_OK;
+/* Reads order id into slot of the page being filled (walk->context). */
+static ccpay_err order_walk_load(const index_walk *walk, store_txn *txn, uint64_t id, arena *a,
+                                 size_t slot, ccpay_error *error) {
+  order_page *page = walk->context;
+  CHECK(page != NULL && slot < walk->limit);
+  return orders_get(txn, id, a, &page->orders[slot], error);
 }
 
-/* Reads the page the cursor is at into out. */
-static ccpay_err order_walk_page(store_txn *txn, const order_walk *walk, const order_query *query,
-                                 store_cursor *c, bool found, store_val key, arena *a,
-                                 order_page *out, ccpay_error *error) {
-  store_val last_key = {NULL, 0};
-  bool more = false;
-  /* The prefix ends the listing; inside it, a key of another shape is corruption. */
-  for (; found && key.len >= walk->prefix.len &&
-         memcmp(key.data, walk->prefix.bytes, walk->prefix.len) == 0;
-       found = store_cursor_step(c, walk->direction, &key, NULL)) {
-    if (out->count == query->limit) {
-      more = true; /* one more exists: the page gets a next_key */
-      break;
-    }
-    if (!order_walk_matches(walk, key)) {
-      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt key in an order index");
-    }
-    ccpay_err err = orders_get(txn, order_walk_id(walk, key), a, &out->orders[out->count], error);
-    if (err == CCPAY_ERR_NOT_FOUND) {
-      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "index points at missing order");
-    }
-    if (err != CCPAY_OK) return err;
-    out->count++;
-    last_key = key;
-  }
-  if (!found) {
-    ccpay_err err = store_cursor_error(c, error);
-    if (err != CCPAY_OK) return err;
-  }
-  CHECK(out->count <= query->limit);
-  return more ? order_page_next_key(last_key, a, out, error) : CCPAY_OK;
-}
+static const index_walk_ops order_walk_ops = {
+    .listing = "listing",
+    .record = "order",
+    .token_ok = order_walk_matches,
+    .entry_id = order_walk_id,
+    .load = order_walk_load,
+};
 
 ccpay_err orders_list(store_txn *txn, const order_query *query, arena *a, order_page *out,
                       ccpay_error *error) {
@@ -274,23 +220,18 @@ ccpay_err orders_list(store_txn *txn, const order_query *query, arena *a, order_
   if (out->orders == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
   }
-  order_walk walk;
+  index_walk walk = {.after_key = query->after_key,
+                     .after_key_len = query->after_key_len,
+                     .limit = query->limit,
+                     .ops = &order_walk_ops,
+                     .context = out};
   ccpay_err err = order_walk_init(query, &walk, error);
   if (err != CCPAY_OK) return err;
-
-  store_cursor *c = NULL;
-  err = store_cursor_open(txn, walk.db, &c, error);
-  if (err != CCPAY_OK) return err;
-  bool found = false;
-  store_val key = {NULL, 0};
-  err = order_walk_start(&walk, query, c, &found, &key, error);
-  if (err == CCPAY_OK) err = order_walk_page(txn, &walk, query, c, found, key, a, out, error);
-  store_cursor_close(c);
-  if (err != CCPAY_OK) {
-    out->count = 0;
-    out->next_key = NULL;
-    out->next_key_len = 0;
-  }
+  index_walk_page page;
+  err = index_walk_read(txn, &walk, a, &page, error);
+  out->count = page.count; /* all zero on an error */
+  out->next_key = page.next_key;
+  out->next_key_len = page.next_key_len;
   return err;
 }
 
