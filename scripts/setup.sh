@@ -32,10 +32,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# buf (its `buf curl` is the end-to-end client), pinned by package-lock.json.
+# buf (its `buf curl` is the end-to-end client), its version pinned in package.json and
+# package-lock.json. Not `npm ci`: npm 11 leaves other platforms' optional buf binaries
+# out of the lock and then refuses it as out of sync; --no-save keeps the lock as it is.
 if [ ! -x node_modules/.bin/buf ]; then
   echo "setup: installing @bufbuild/buf from npm"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 if [ "${1:-}" != "--no-build" ]; then
