@@ -136,26 +136,11 @@ bool customers_index_key(const Ccpay__V1__Customer *c, uint64_t id, store_db db,
 
 ccpay_err customers_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Customer **out,
                         ccpay_error *error) {
-  CHECK(txn != NULL && a != NULL && out != NULL);
-  uint8_t key[CUSTOMER_ID_KEY_BYTES];
-  key_put_u64(key, id);
   ProtobufCMessage *message = NULL;
-  ccpay_err err = store_get_message(txn, STORE_DB_CUSTOMERS, key, sizeof key,
-                                    &ccpay__v1__customer__descriptor, a, &message, error);
-  if (err == CCPAY_ERR_NOT_FOUND) {
-    char text[ID_TEXT_BYTES_MAX];
-    id_format(ID_CUSTOMER, id, text);
-    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "customer %s not found", text);
-  }
-  if (err != CCPAY_OK) return err;
-  Ccpay__V1__Customer *customer = (Ccpay__V1__Customer *)message;
-  /* Read back what was written: the record must be the customer its key names. */
-  uint64_t stored_id = 0;
-  if (customer->id == NULL || !id_parse(ID_CUSTOMER, customer->id, &stored_id) || stored_id != id) {
-    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record in customers");
-  }
-  *out = customer;
-  return CCPAY_OK;
+  ccpay_err err = id_get_record(txn, STORE_DB_CUSTOMERS, ID_CUSTOMER, id,
+                                &ccpay__v1__customer__descriptor, a, &message, error);
+  if (err == CCPAY_OK) *out = (Ccpay__V1__Customer *)message;
+  return err;
 }
 
 /* --- Search ----------------------------------------------------------------------------- */

@@ -21,6 +21,12 @@ static const char *const id_prefixes[ID_KIND_COUNT] = {
     [ID_RETURN] = "rma",   [ID_INVOICE] = "inv", [ID_ENTRY] = "je",
 };
 
+static const char *const id_nouns[ID_KIND_COUNT] = {
+    [ID_CUSTOMER] = "customer",   [ID_ORDER] = "order",   [ID_PAYMENT] = "payment",
+    [ID_TXN] = "transaction",     [ID_RETURN] = "return", [ID_INVOICE] = "invoice",
+    [ID_ENTRY] = "journal entry",
+};
+
 /* The META key of the high-water mark: the largest id handed out, 8 bytes big-endian. */
 static const char id_high_water_key[] = "id_high_water";
 
@@ -121,5 +127,42 @@ ccpay_err id_next(store_txn *txn, uint64_t *out, ccpay_error *error) {
                   error);
   if (err != CCPAY_OK) return err;
   *out = id;
+  return CCPAY_OK;
+}
+
+const char *id_kind_noun(id_kind kind) {
+  CHECK(kind >= 0 && kind < ID_KIND_COUNT);
+  CHECK(id_nouns[kind] != NULL);
+  return id_nouns[kind];
+}
+
+/* The value of the string field "id" of message, or NULL when it has none. */
+static const char *record_id_field(const ProtobufCMessage *message) {
+  const ProtobufCFieldDescriptor *field =
+      protobuf_c_message_descriptor_get_field_by_name(message->descriptor, "id");
+  CHECK(field != NULL && field->type == PROTOBUF_C_TYPE_STRING);
+  return *(const char *const *)((const char *)message + field->offset);
+}
+
+ccpay_err id_get_record(store_txn *txn, store_db db, id_kind kind, uint64_t id,
+                        const ProtobufCMessageDescriptor *descriptor, arena *a,
+                        ProtobufCMessage **out, ccpay_error *error) {
+  CHECK(txn != NULL && a != NULL && out != NULL);
+  uint8_t key[8];
+  key_put_u64(key, id);
+  ccpay_err err = store_get_message(txn, db, key, sizeof key, descriptor, a, out, error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    char text[ID_TEXT_BYTES_MAX];
+    id_format(kind, id, text);
+    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "%s %s not found", id_kind_noun(kind), text);
+  }
+  if (err != CCPAY_OK) return err;
+  /* Read back what was written: the record must be the one its key names. */
+  const char *stored = record_id_field(*out);
+  uint64_t stored_id = 0;
+  if (stored == NULL || !id_parse(kind, stored, &stored_id) || stored_id != id) {
+    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record: %s %llu names another id",
+                           id_kind_noun(kind), (unsigned long long)id);
+  }
   return CCPAY_OK;
 }

@@ -36,6 +36,17 @@ void id_format(id_kind kind, uint64_t value, char out[ID_TEXT_BYTES_MAX]);
  * or the value is 0. */
 bool id_parse(id_kind kind, const char *text, uint64_t *out);
 
+/* What id_get_record reads names itself ("customer", "order"…) in its messages. */
+const char *id_kind_noun(id_kind kind);
+
+/* Reads the record of kind with id from db (keyed by the 8-byte big-endian id) into arena
+ * a, and checks it is the record its key names: its string field "id" must parse as that
+ * id. CCPAY_ERR_NOT_FOUND (error filled: "order ord_… not found") when absent;
+ * CCPAY_ERR_STORAGE when the bytes do not decode or name another id. */
+ccpay_err id_get_record(store_txn *txn, store_db db, id_kind kind, uint64_t id,
+                        const ProtobufCMessageDescriptor *descriptor, arena *a,
+                        ProtobufCMessage **out, ccpay_error *error);
+
 /* Write transaction only: the next id, greater than every id handed out before in this
  * database, and persists the new high-water mark in the same transaction. */
 ccpay_err id_next(store_txn *txn, uint64_t *out, ccpay_error *error);

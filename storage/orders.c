@@ -124,26 +124,11 @@ ccpay_err orders_put(store_txn *txn, const Ccpay__V1__Order *before, const Ccpay
 
 ccpay_err orders_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **out,
                      ccpay_error *error) {
-  CHECK(txn != NULL && a != NULL && out != NULL);
-  uint8_t key[ORDER_ID_KEY_BYTES];
-  key_put_u64(key, id);
   ProtobufCMessage *message = NULL;
-  ccpay_err err = store_get_message(txn, STORE_DB_ORDERS, key, sizeof key,
-                                    &ccpay__v1__order__descriptor, a, &message, error);
-  if (err == CCPAY_ERR_NOT_FOUND) {
-    char text[ID_TEXT_BYTES_MAX];
-    id_format(ID_ORDER, id, text);
-    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "order %s not found", text);
-  }
-  if (err != CCPAY_OK) return err;
-  Ccpay__V1__Order *order = (Ccpay__V1__Order *)message;
-  /* Read back what was written: the record must be the order its key names. */
-  uint64_t stored_id = 0;
-  if (order->id == NULL || !id_parse(ID_ORDER, order->id, &stored_id) || stored_id != id) {
-    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record in orders");
-  }
-  *out = order;
-  return CCPAY_OK;
+  ccpay_err err = id_get_record(txn, STORE_DB_ORDERS, ID_ORDER, id, &ccpay__v1__order__descriptor,
+                                a, &message, error);
+  if (err == CCPAY_OK) *out = (Ccpay__V1__Order *)message;
+  return err;
 }
 
 /* --- Listing ---------------------------------------------------------------------------- */
@@ -255,23 +240,9 @@ ccpay_err invoices_put(store_txn *txn, const Ccpay__V1__Invoice *invoice, ccpay_
 
 ccpay_err invoices_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Invoice **out,
                        ccpay_error *error) {
-  CHECK(txn != NULL && a != NULL && out != NULL);
-  uint8_t key[ORDER_ID_KEY_BYTES];
-  key_put_u64(key, id);
   ProtobufCMessage *message = NULL;
-  ccpay_err err = store_get_message(txn, STORE_DB_INVOICES, key, sizeof key,
-                                    &ccpay__v1__invoice__descriptor, a, &message, error);
-  if (err == CCPAY_ERR_NOT_FOUND) {
-    char text[ID_TEXT_BYTES_MAX];
-    id_format(ID_INVOICE, id, text);
-    return ccpay_error_set(error, CCPAY_ERR_NOT_FOUND, "invoice %s not found", text);
-  }
-  if (err != CCPAY_OK) return err;
-  Ccpay__V1__Invoice *invoice = (Ccpay__V1__Invoice *)message;
-  uint64_t stored_id = 0;
-  if (invoice->id == NULL || !id_parse(ID_INVOICE, invoice->id, &stored_id) || stored_id != id) {
-    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt record in invoices");
-  }
-  *out = invoice;
-  return CCPAY_OK;
+  ccpay_err err = id_get_record(txn, STORE_DB_INVOICES, ID_INVOICE, id,
+                                &ccpay__v1__invoice__descriptor, a, &message, error);
+  if (err == CCPAY_OK) *out = (Ccpay__V1__Invoice *)message;
+  return err;
 }
