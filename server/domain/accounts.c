@@ -17,12 +17,9 @@ static bool add_posting(Ccpay__V1__JournalEntry *e, const char *account, const c
   if (amount == 0) return true;
   CHECK(e->n_postings < INVOICE_POSTINGS_MAX);
   Ccpay__V1__Posting *p = arena_alloc(a, sizeof *p);
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
+  Ccpay__V1__Money *m = money_message(a, currency, amount);
   if (p == NULL || m == NULL) return false;
   ccpay__v1__posting__init(p);
-  ccpay__v1__money__init(m);
-  m->currency_code = (char *)currency;
-  m->amount_minor = amount;
   p->account = (char *)account;
   p->amount = m;
   e->postings[e->n_postings++] = p;

@@ -5,6 +5,7 @@
 #include "base/check.h"
 #include "base/limits.h"
 #include "currency.h"
+#include "money.h"
 #include "validate.h"
 
 enum { E164_DIGITS_MAX = 15 };
@@ -164,15 +165,6 @@ ccpay_err customer_parse_update_mask(char **paths, size_t count, unsigned *field
   return CCPAY_OK;
 }
 
-static Ccpay__V1__Money *money_in(arena *a, const char *currency_code, int64_t amount_minor) {
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
-  if (m == NULL) return NULL;
-  ccpay__v1__money__init(m);
-  m->currency_code = arena_strndup(a, currency_code, strlen(currency_code));
-  m->amount_minor = amount_minor;
-  return m->currency_code == NULL ? NULL : m;
-}
-
 static char *copy(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
 Ccpay__V1__Customer *customer_build(const Ccpay__V1__Customer *input, arena *a) {
@@ -185,7 +177,7 @@ Ccpay__V1__Customer *customer_build(const Ccpay__V1__Customer *input, arena *a) 
   c->currency_code = copy(a, input->currency_code);
   int64_t limit = input->credit_limit != NULL ? input->credit_limit->amount_minor : 0;
   CHECK(limit >= 0);
-  c->credit_limit = money_in(a, input->currency_code, limit);
+  c->credit_limit = money_message(a, c->currency_code, limit);
   c->payment_terms_days = input->payment_terms_days;
   if (c->name == NULL || c->email == NULL || c->phone == NULL || c->credit_limit == NULL) {
     return NULL;
@@ -205,7 +197,7 @@ Ccpay__V1__Customer *customer_apply_update(const Ccpay__V1__Customer *current,
   if (fields & CUSTOMER_FIELD_PAYMENT_TERMS) c->payment_terms_days = input->payment_terms_days;
   if (fields & CUSTOMER_FIELD_CREDIT_LIMIT) {
     int64_t limit = input->credit_limit != NULL ? input->credit_limit->amount_minor : 0;
-    c->credit_limit = money_in(a, current->currency_code, limit);
+    c->credit_limit = money_message(a, current->currency_code, limit);
     if (c->credit_limit == NULL) return NULL;
   }
   return c;

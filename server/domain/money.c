@@ -26,3 +26,13 @@ bool money_tax(int64_t amount, int32_t rate_bp, int64_t *out) {
   CHECK(rate_bp >= 0);
   return money_mul_div_round(amount, rate_bp, MONEY_BASIS_POINTS_ONE, out);
 }
+
+Ccpay__V1__Money *money_message(arena *a, const char *currency_code, int64_t amount_minor) {
+  CHECK(currency_code != NULL);
+  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
+  if (m == NULL) return NULL;
+  ccpay__v1__money__init(m);
+  m->currency_code = (char *)currency_code;
+  m->amount_minor = amount_minor;
+  return m;
+}

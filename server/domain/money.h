@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/arena.h"
+#include "ccpay/v1/common.pb-c.h"
+
 /* Basis points in one whole: a tax rate of 825 bp is 8.25 %. */
 enum { MONEY_BASIS_POINTS_ONE = 10000 };
 
@@ -26,5 +29,10 @@ bool money_mul_div_round(int64_t amount, int64_t numerator, int64_t denominator,
 
 /* Tax on amount at rate_bp basis points, rounded half to even in minor units. */
 bool money_tax(int64_t amount, int32_t rate_bp, int64_t *out);
+
+/* A ccpay.v1.Money in arena a. The currency string is shared, not copied: it must live
+ * as long as the message (a string of the same arena, or a literal). NULL when the
+ * arena is exhausted. */
+Ccpay__V1__Money *money_message(arena *a, const char *currency_code, int64_t amount_minor);
 
 #endif

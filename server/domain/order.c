@@ -167,15 +167,6 @@ bool order_line_share(int64_t amount, int64_t quantity, int64_t from, int64_t to
   return money_sub(upto_to, upto_from, out);
 }
 
-static Ccpay__V1__Money *money_new(arena *a, const char *currency_code, int64_t amount) {
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
-  if (m == NULL) return NULL;
-  ccpay__v1__money__init(m);
-  m->currency_code = (char *)currency_code; /* the order's: lives as long as the order */
-  m->amount_minor = amount;
-  return m;
-}
-
 /* Sums that remember an overflow instead of wrapping, so totals read as a plain list. */
 typedef struct sum {
   int64_t value;
@@ -239,11 +230,11 @@ static ccpay_err lines_total(Ccpay__V1__Order *o, arena *a, order_sums *t, ccpay
       return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
                              "lines[%zu]: amounts larger than an amount can be", i);
     }
-    line->net_amount = money_new(a, o->currency_code, la.gross - la.discount);
-    line->tax_amount = money_new(a, o->currency_code, la.tax);
+    line->net_amount = money_message(a, o->currency_code, la.gross - la.discount);
+    line->tax_amount = money_message(a, o->currency_code, la.tax);
     int64_t line_total;
     bool fits = money_add(la.gross - la.discount, la.tax, &line_total);
-    line->total_amount = money_new(a, o->currency_code, fits ? line_total : 0);
+    line->total_amount = money_message(a, o->currency_code, fits ? line_total : 0);
     if (line->net_amount == NULL || line->tax_amount == NULL || line->total_amount == NULL) {
       return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "order: too large for one call");
     }
@@ -268,7 +259,7 @@ static ccpay_err charges_total(Ccpay__V1__Order *o, arena *a, order_sums *t, ccp
       return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
                              "charges[%zu]: tax larger than an amount can be", i);
     }
-    charge->tax_amount = money_new(a, o->currency_code, tax);
+    charge->tax_amount = money_message(a, o->currency_code, tax);
     if (charge->tax_amount == NULL) {
       return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "order: too large for one call");
     }
@@ -304,14 +295,14 @@ ccpay_err order_compute_totals(Ccpay__V1__Order *o, arena *a, ccpay_error *error
   if (totals == NULL) return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "order too large");
   ccpay__v1__order_totals__init(totals);
   const char *cur = o->currency_code;
-  totals->subtotal = money_new(a, cur, t.subtotal.value);
-  totals->discount_total = money_new(a, cur, t.discount.value);
-  totals->tax_total = money_new(a, cur, t.tax.value);
-  totals->charges_total = money_new(a, cur, t.charges.value);
-  totals->total = money_new(a, cur, total.value);
-  totals->invoiced_total = money_new(a, cur, t.invoiced.value);
-  totals->cancelled_total = money_new(a, cur, t.cancelled.value);
-  totals->total_excess_funds = money_new(a, cur, 0);
+  totals->subtotal = money_message(a, cur, t.subtotal.value);
+  totals->discount_total = money_message(a, cur, t.discount.value);
+  totals->tax_total = money_message(a, cur, t.tax.value);
+  totals->charges_total = money_message(a, cur, t.charges.value);
+  totals->total = money_message(a, cur, total.value);
+  totals->invoiced_total = money_message(a, cur, t.invoiced.value);
+  totals->cancelled_total = money_message(a, cur, t.cancelled.value);
+  totals->total_excess_funds = money_message(a, cur, 0);
   bool complete = totals->subtotal && totals->discount_total && totals->tax_total &&
                   totals->charges_total && totals->total && totals->invoiced_total &&
                   totals->cancelled_total && totals->total_excess_funds;
@@ -335,9 +326,9 @@ static Ccpay__V1__OrderLine *line_copy(const Ccpay__V1__OrderLine *in, int32_t n
   line->sku = copy(a, in->sku);
   line->description = copy(a, in->description);
   line->quantity = in->quantity;
-  line->unit_price = money_new(a, currency_code, in->unit_price->amount_minor);
+  line->unit_price = money_message(a, currency_code, in->unit_price->amount_minor);
   int64_t discount = in->line_discount != NULL ? in->line_discount->amount_minor : 0;
-  line->line_discount = money_new(a, currency_code, discount);
+  line->line_discount = money_message(a, currency_code, discount);
   line->tax_rate_bp = in->tax_rate_bp;
   bool ok = line->sku && line->description && line->unit_price && line->line_discount;
   return ok ? line : NULL;
@@ -350,7 +341,7 @@ static Ccpay__V1__Charge *charge_copy(const Ccpay__V1__Charge *in, const char *c
   ccpay__v1__charge__init(charge);
   charge->code = copy(a, in->code);
   charge->description = copy(a, in->description);
-  charge->amount = money_new(a, currency_code, in->amount->amount_minor);
+  charge->amount = money_message(a, currency_code, in->amount->amount_minor);
   charge->tax_rate_bp = in->tax_rate_bp;
   return charge->code && charge->description && charge->amount ? charge : NULL;
 }
@@ -541,9 +532,9 @@ static ccpay_err invoice_line(Ccpay__V1__Order *o, const Ccpay__V1__ShipLine *sh
   il->line_number = line->line_number;
   il->sku = line->sku;
   il->quantity = ship->quantity;
-  il->net_amount =
-      money_new(a, o->currency_code, line->unit_price->amount_minor * ship->quantity - discount);
-  il->tax_amount = money_new(a, o->currency_code, tax);
+  il->net_amount = money_message(a, o->currency_code,
+                                 line->unit_price->amount_minor * ship->quantity - discount);
+  il->tax_amount = money_message(a, o->currency_code, tax);
   if (il->net_amount == NULL || il->tax_amount == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "invoice too large");
   }
@@ -619,10 +610,10 @@ ccpay_err order_invoice(Ccpay__V1__Order *o, Ccpay__V1__ShipLine *const *ship, s
   sum total = net;
   sum_add(&total, charges.value), sum_add(&total, tax.value);
   CHECK(!net.overflow && !tax.overflow && !charges.overflow && !total.overflow);
-  inv->subtotal = money_new(a, o->currency_code, net.value);
-  inv->tax_total = money_new(a, o->currency_code, tax.value);
-  inv->charges_total = money_new(a, o->currency_code, charges.value);
-  inv->total = money_new(a, o->currency_code, total.value);
+  inv->subtotal = money_message(a, o->currency_code, net.value);
+  inv->tax_total = money_message(a, o->currency_code, tax.value);
+  inv->charges_total = money_message(a, o->currency_code, charges.value);
+  inv->total = money_message(a, o->currency_code, total.value);
   if (!inv->subtotal || !inv->tax_total || !inv->charges_total || !inv->total) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "invoice too large");
   }

@@ -22,15 +22,6 @@ char *service_format_id(id_kind kind, uint64_t id, arena *a) {
   return arena_strndup(a, text, strlen(text));
 }
 
-Ccpay__V1__Money *service_money(arena *a, const char *currency_code, int64_t amount_minor) {
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
-  if (m == NULL) return NULL;
-  ccpay__v1__money__init(m);
-  m->currency_code = arena_strndup(a, currency_code, strlen(currency_code));
-  m->amount_minor = amount_minor;
-  return m->currency_code != NULL ? m : NULL;
-}
-
 ccpay_err service_exhausted(ccpay_error *error) {
   return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED,
                          "the call needs more than %d MiB of memory", CALL_ARENA_BYTES_MAX >> 20);

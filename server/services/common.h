@@ -1,5 +1,5 @@
-/* Small pieces every service handler uses: id fields, money in an arena, read
- * snapshots, and the error for a call that ran out of memory. */
+/* Small pieces every service handler uses: id fields and the error for a call that ran
+ * out of memory. (Money messages: money_message in domain/money.h.) */
 #ifndef CCPAY_SERVICES_COMMON_H
 #define CCPAY_SERVICES_COMMON_H
 
@@ -17,9 +17,6 @@ ccpay_err service_parse_id(id_kind kind, const char *field, const char *text, ui
 
 /* The text form of id, in arena a (NULL when exhausted). */
 char *service_format_id(id_kind kind, uint64_t id, arena *a);
-
-/* A Money in arena a; the currency string is copied. NULL when exhausted. */
-Ccpay__V1__Money *service_money(arena *a, const char *currency_code, int64_t amount_minor);
 
 /* LIMIT_EXCEEDED: the call needed more memory than CALL_ARENA_BYTES_MAX. */
 ccpay_err service_exhausted(ccpay_error *error);

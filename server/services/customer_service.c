@@ -7,6 +7,7 @@
 #include "common.h"
 #include "domain/accounts.h"
 #include "domain/customer.h"
+#include "domain/money.h"
 #include "domain/validate.h"
 #include "mutation.h"
 #include "paging.h"
@@ -30,7 +31,7 @@ static ccpay_err set_balance(store_txn *txn, Ccpay__V1__Customer *c, arena *a, c
   int64_t balance = 0;
   ccpay_err rc = ledger_balance(txn, account, c->currency_code, &balance, error);
   if (rc != CCPAY_OK) return rc;
-  c->balance = service_money(a, c->currency_code, balance);
+  c->balance = money_message(a, c->currency_code, balance);
   return c->balance != NULL ? CCPAY_OK : service_exhausted(error);
 }
 

@@ -10,6 +10,7 @@
 #include "ccpay/v1/ledger.pb-c.h"
 #include "common.h"
 #include "domain/currency.h"
+#include "domain/money.h"
 #include "domain/validate.h"
 #include "ledger_feed.h"
 #include "paging.h"
@@ -221,7 +222,7 @@ static ccpay_err add_to_totals(Ccpay__V1__TrialBalance *tb, const ledger_balance
     }
   }
   CHECK(tb->n_totals < TRIAL_BALANCE_CURRENCIES_MAX);
-  tb->totals[tb->n_totals] = service_money(a, row->currency_code, row->balance);
+  tb->totals[tb->n_totals] = money_message(a, row->currency_code, row->balance);
   if (tb->totals[tb->n_totals] == NULL) return service_exhausted(error);
   tb->n_totals++;
   return CCPAY_OK;
@@ -247,7 +248,7 @@ static ccpay_err trial_balance(service_env *env, arena *a, Ccpay__V1__TrialBalan
     if (ab == NULL) return service_exhausted(error);
     ccpay__v1__account_balance__init(ab);
     ab->account = (char *)rows[i].account;
-    ab->balance = service_money(a, rows[i].currency_code, rows[i].balance);
+    ab->balance = money_message(a, rows[i].currency_code, rows[i].balance);
     if (ab->balance == NULL) return service_exhausted(error);
     tb->accounts[tb->n_accounts++] = ab;
     rc = add_to_totals(tb, &rows[i], a, error);
@@ -307,7 +308,7 @@ static ccpay_err account_postings(store_txn *txn, const Ccpay__V1__GetAccountReq
     if (p == NULL) return service_exhausted(error);
     ccpay__v1__account_posting__init(p);
     p->sequence = (int64_t)page->rows[i].sequence;
-    p->amount = service_money(a, request->currency_code, page->rows[i].amount);
+    p->amount = money_message(a, request->currency_code, page->rows[i].amount);
     p->kind = entry[0]->kind;
     p->entry_time = entry[0]->entry_time;
     if (p->amount == NULL) return service_exhausted(error);
@@ -333,7 +334,7 @@ static ccpay_err read_account(service_env *env, const Ccpay__V1__GetAccountReque
   store_read_end(txn);
   if (rc != CCPAY_OK) return rc;
   reply->account = request->account;
-  reply->balance = service_money(a, request->currency_code, balance);
+  reply->balance = money_message(a, request->currency_code, balance);
   reply->next_page_token =
       paging_encode(LISTING_ACCOUNT_POSTINGS, page.next_key, page.next_key_len, a);
   return reply->balance != NULL && reply->next_page_token != NULL ? CCPAY_OK
