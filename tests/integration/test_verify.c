@@ -28,6 +28,7 @@
 #include "storage/orders.h"
 #include "storage/store.h"
 #include "store_fixture.h"
+#include "test_records.h"
 
 #ifndef CCPAY_ADMIN_PATH
 #error "CCPAY_ADMIN_PATH must name the ccpay-admin binary"
@@ -120,53 +121,13 @@ static void admin_verify(const char *dir, admin_result *r) {
 
 /* --- The sample database ------------------------------------------------------------------ */
 
-static char *test_id(id_kind kind, uint64_t value) {
-  char text[ID_TEXT_BYTES_MAX];
-  id_format(kind, value, text);
-  char *copy = arena_strndup(test_arena, text, strlen(text));
-  assert_non_null(copy);
-  return copy;
-}
-
-static Ccpay__V1__Customer *sample_customer(uint64_t id, const char *name, const char *email,
-                                            const char *phone) {
-  Ccpay__V1__Customer *c = arena_calloc(test_arena, sizeof *c);
-  assert_non_null(c);
-  ccpay__v1__customer__init(c);
-  c->id = test_id(ID_CUSTOMER, id);
-  c->name = (char *)name;
-  c->email = (char *)email;
-  c->phone = (char *)phone;
-  c->currency_code = "USD";
-  return c;
-}
-
-static Ccpay__V1__Order *sample_order(uint64_t id, uint64_t customer, Ccpay__V1__OrderStatus status,
-                                      const char *hold_code) {
-  Ccpay__V1__Order *o = arena_calloc(test_arena, sizeof *o);
-  assert_non_null(o);
-  ccpay__v1__order__init(o);
-  o->id = test_id(ID_ORDER, id);
-  o->customer_id = test_id(ID_CUSTOMER, customer);
-  o->currency_code = "USD";
-  o->source_code = "CAT1";
-  o->status = status;
-  if (hold_code != NULL) {
-    o->hold = arena_calloc(test_arena, sizeof *o->hold);
-    assert_non_null(o->hold);
-    ccpay__v1__order_hold__init(o->hold);
-    o->hold->code = (char *)hold_code;
-  }
-  return o;
-}
-
 static Ccpay__V1__Invoice *sample_invoice(uint64_t id, uint64_t order, int64_t entry_sequence) {
   Ccpay__V1__Invoice *inv = arena_calloc(test_arena, sizeof *inv);
   assert_non_null(inv);
   ccpay__v1__invoice__init(inv);
-  inv->id = test_id(ID_INVOICE, id);
-  inv->order_id = test_id(ID_ORDER, order);
-  inv->customer_id = test_id(ID_CUSTOMER, CUS_BOB);
+  inv->id = test_records_id(test_arena, ID_INVOICE, id);
+  inv->order_id = test_records_id(test_arena, ID_ORDER, order);
+  inv->customer_id = test_records_id(test_arena, ID_CUSTOMER, CUS_BOB);
   inv->currency_code = "USD";
   inv->entry_sequence = entry_sequence;
   return inv;
@@ -206,9 +167,12 @@ static Ccpay__V1__JournalEntry *sample_entry(const sample_posting *postings, siz
 static ccpay_err sample_people(store_txn *txn, void *context, ccpay_error *error) {
   (void)context;
   ccpay_err err = customers_put(
-      txn, NULL, sample_customer(CUS_ANN, "Ann Lee", "ann@example.com", "+1 555 010 0000"), error);
+      txn, NULL,
+      test_records_customer(test_arena, CUS_ANN, "Ann Lee", "ann@example.com", "+1 555 010 0000"),
+      error);
   if (err == CCPAY_OK) {
-    err = customers_put(txn, NULL, sample_customer(CUS_BOB, "Bob Roe", "", ""), error);
+    err = customers_put(txn, NULL, test_records_customer(test_arena, CUS_BOB, "Bob Roe", "", ""),
+                        error);
   }
   if (err == CCPAY_OK) {
     uint8_t hash[IDEMPOTENCY_HASH_BYTES];
@@ -220,19 +184,21 @@ static ccpay_err sample_people(store_txn *txn, void *context, ccpay_error *error
 
 static ccpay_err sample_orders(store_txn *txn, void *context, ccpay_error *error) {
   (void)context;
-  Ccpay__V1__Order *invoiced =
-      sample_order(ORD_INVOICED, CUS_BOB, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED, NULL);
-  char *invoice_ids[] = {test_id(ID_INVOICE, INV_FIRST)};
+  Ccpay__V1__Order *invoiced = test_records_order(
+      test_arena, ORD_INVOICED, CUS_BOB, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED, NULL);
+  char *invoice_ids[] = {test_records_id(test_arena, ID_INVOICE, INV_FIRST)};
   invoiced->invoice_ids = invoice_ids;
   invoiced->n_invoice_ids = 1;
-  ccpay_err err = orders_put(
-      txn, NULL, sample_order(ORD_OPEN, CUS_ANN, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_OPEN, NULL),
-      error);
+  ccpay_err err = orders_put(txn, NULL,
+                             test_records_order(test_arena, ORD_OPEN, CUS_ANN,
+                                                CCPAY__V1__ORDER_STATUS__ORDER_STATUS_OPEN, NULL),
+                             error);
   if (err == CCPAY_OK) {
-    err = orders_put(txn, NULL,
-                     sample_order(ORD_HELD, CUS_ANN,
-                                  CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, "FRAUD_REVIEW"),
-                     error);
+    err = orders_put(
+        txn, NULL,
+        test_records_order(test_arena, ORD_HELD, CUS_ANN,
+                           CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, "FRAUD_REVIEW"),
+        error);
   }
   if (err == CCPAY_OK) err = orders_put(txn, NULL, invoiced, error);
   return err;
@@ -498,7 +464,7 @@ static ccpay_err corrupt_customer_unindexed(store_txn *txn, void *context, ccpay
   (void)context, (void)error;
   key_builder k;
   Ccpay__V1__Customer *ann =
-      sample_customer(CUS_ANN, "Ann Lee", "ann@example.com", "+1 555 010 0000");
+      test_records_customer(test_arena, CUS_ANN, "Ann Lee", "ann@example.com", "+1 555 010 0000");
   assert_true(customers_index_key(ann, CUS_ANN, STORE_DB_CUSTOMERS_BY_PHONE, &k));
   delete_key(txn, STORE_DB_CUSTOMERS_BY_PHONE, k.bytes, k.len);
   return CCPAY_OK;
@@ -514,7 +480,7 @@ static void test_customer_unindexed(void **state) {
 static ccpay_err corrupt_customer_renamed(store_txn *txn, void *context, ccpay_error *error) {
   (void)context;
   /* The record changes without its index: the old name's entry no longer matches. */
-  Ccpay__V1__Customer *bob = sample_customer(CUS_BOB, "Robert Roe", "", "");
+  Ccpay__V1__Customer *bob = test_records_customer(test_arena, CUS_BOB, "Robert Roe", "", "");
   uint8_t key[8];
   key_put_u64(key, CUS_BOB);
   return store_put_message(txn, STORE_DB_CUSTOMERS, key, sizeof key, &bob->base, error);
@@ -569,8 +535,8 @@ static void test_status_entry_moved(void **state) {
 static ccpay_err corrupt_hold_released(store_txn *txn, void *context, ccpay_error *error) {
   (void)context;
   /* The hold is released in the record only: the hold screen still shows the order. */
-  Ccpay__V1__Order *held =
-      sample_order(ORD_HELD, CUS_ANN, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, NULL);
+  Ccpay__V1__Order *held = test_records_order(
+      test_arena, ORD_HELD, CUS_ANN, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, NULL);
   uint8_t key[8];
   key_put_u64(key, ORD_HELD);
   return store_put_message(txn, STORE_DB_ORDERS, key, sizeof key, &held->base, error);
@@ -585,8 +551,8 @@ static void test_hold_entry_stale(void **state) {
 static ccpay_err corrupt_customer_entry_missing(store_txn *txn, void *context, ccpay_error *error) {
   (void)context, (void)error;
   key_builder k;
-  Ccpay__V1__Order *o =
-      sample_order(ORD_INVOICED, CUS_BOB, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED, NULL);
+  Ccpay__V1__Order *o = test_records_order(test_arena, ORD_INVOICED, CUS_BOB,
+                                           CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED, NULL);
   assert_true(orders_index_key(o, ORD_INVOICED, STORE_DB_ORDERS_BY_CUSTOMER, &k));
   delete_key(txn, STORE_DB_ORDERS_BY_CUSTOMER, k.bytes, k.len);
   return CCPAY_OK;

@@ -11,27 +11,9 @@
 #include "base/limits.h"
 #include "domain/accounts.h"
 #include "domain/order.h"
+#include "test_records.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
-
-static int arena_setup(void **state) {
-  *state = arena_create(CALL_ARENA_BYTES_MAX);
-  return *state != NULL ? 0 : -1;
-}
-
-static int arena_teardown(void **state) {
-  arena_destroy(*state);
-  return 0;
-}
-
-static Ccpay__V1__Money *money(arena *a, const char *currency, int64_t amount) {
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
-  assert_non_null(m);
-  ccpay__v1__money__init(m);
-  m->currency_code = (char *)currency;
-  m->amount_minor = amount;
-  return m;
-}
 
 typedef struct charge_spec {
   const char *code;
@@ -57,16 +39,16 @@ static Ccpay__V1__Invoice *make_invoice(arena *a, const char *currency, int64_t 
     assert_non_null(c);
     ccpay__v1__charge__init(c);
     c->code = (char *)charges[i].code;
-    c->amount = money(a, currency, charges[i].amount);
+    c->amount = test_records_money(a, currency, charges[i].amount);
     c->invoiced = true;
     inv->charges[i] = c;
     charges_total += charges[i].amount;
   }
   inv->n_charges = n_charges;
-  inv->subtotal = money(a, currency, subtotal);
-  inv->tax_total = money(a, currency, tax);
-  inv->charges_total = money(a, currency, charges_total);
-  inv->total = money(a, currency, subtotal + tax + charges_total);
+  inv->subtotal = test_records_money(a, currency, subtotal);
+  inv->tax_total = test_records_money(a, currency, tax);
+  inv->charges_total = test_records_money(a, currency, charges_total);
+  inv->total = test_records_money(a, currency, subtotal + tax + charges_total);
   return inv;
 }
 
@@ -198,8 +180,8 @@ static Ccpay__V1__OrderLine *order_line(arena *a, int64_t quantity, int64_t pric
   ccpay__v1__order_line__init(l);
   l->sku = "SKU-1";
   l->quantity = quantity;
-  l->unit_price = money(a, "USD", price);
-  l->line_discount = money(a, "USD", discount);
+  l->unit_price = test_records_money(a, "USD", price);
+  l->line_discount = test_records_money(a, "USD", discount);
   l->tax_rate_bp = rate_bp;
   return l;
 }
@@ -211,7 +193,7 @@ static Ccpay__V1__Order *submitted_order(arena *a) {
   Ccpay__V1__OrderLine *lines[] = {order_line(a, 3, 1000, 100, 825), order_line(a, 2, 450, 0, 0)};
   Ccpay__V1__Charge shipping = CCPAY__V1__CHARGE__INIT, *charges[] = {&shipping};
   shipping.code = "SHIPPING";
-  shipping.amount = money(a, "USD", 795);
+  shipping.amount = test_records_money(a, "USD", 795);
   shipping.tax_rate_bp = 825;
   in.customer_id = "cus_1";
   in.currency_code = "USD";
@@ -266,7 +248,8 @@ static void entries_of_an_order_invoiced_in_parts(void **state) {
   assert_int_equal(o->status, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED);
 }
 
-#define TEST(f) cmocka_unit_test_setup_teardown(f, arena_setup, arena_teardown)
+#define TEST(f) \
+  cmocka_unit_test_setup_teardown(f, test_records_arena_setup, test_records_arena_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

@@ -17,6 +17,7 @@
 #include "base/limits.h"
 #include "domain/money.h"
 #include "domain/order.h"
+#include "test_records.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -44,25 +45,6 @@ typedef struct ship_spec {
   int64_t quantity;
 } ship_spec;
 
-static int arena_setup(void **state) {
-  *state = arena_create(CALL_ARENA_BYTES_MAX);
-  return *state != NULL ? 0 : -1;
-}
-
-static int arena_teardown(void **state) {
-  arena_destroy(*state);
-  return 0;
-}
-
-static Ccpay__V1__Money *money(arena *a, const char *currency, int64_t amount) {
-  Ccpay__V1__Money *m = arena_alloc(a, sizeof *m);
-  assert_non_null(m);
-  ccpay__v1__money__init(m);
-  m->currency_code = (char *)currency;
-  m->amount_minor = amount;
-  return m;
-}
-
 /* An input line; a zero discount is left unset, as a client would. */
 static Ccpay__V1__OrderLine *input_line(arena *a, const char *currency, line_spec s) {
   Ccpay__V1__OrderLine *l = arena_alloc(a, sizeof *l);
@@ -71,8 +53,8 @@ static Ccpay__V1__OrderLine *input_line(arena *a, const char *currency, line_spe
   l->sku = "SKU-1";
   l->description = "Widget, blue";
   l->quantity = s.quantity;
-  l->unit_price = money(a, currency, s.unit_price);
-  if (s.discount != 0) l->line_discount = money(a, currency, s.discount);
+  l->unit_price = test_records_money(a, currency, s.unit_price);
+  if (s.discount != 0) l->line_discount = test_records_money(a, currency, s.discount);
   l->tax_rate_bp = s.tax_rate_bp;
   return l;
 }
@@ -83,7 +65,7 @@ static Ccpay__V1__Charge *input_charge(arena *a, const char *currency, charge_sp
   ccpay__v1__charge__init(c);
   c->code = (char *)s.code;
   c->description = "Ground, 3 to 5 days";
-  c->amount = money(a, currency, s.amount);
+  c->amount = test_records_money(a, currency, s.amount);
   c->tax_rate_bp = s.tax_rate_bp;
   return c;
 }
@@ -1282,7 +1264,8 @@ static void invoice_reports_an_exhausted_arena(void **state) {
   }
 }
 
-#define TEST(f) cmocka_unit_test_setup_teardown(f, arena_setup, arena_teardown)
+#define TEST(f) \
+  cmocka_unit_test_setup_teardown(f, test_records_arena_setup, test_records_arena_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {

@@ -17,6 +17,7 @@
 #include "storage/store.h"
 #include "storage/verify.h"
 #include "store_fixture.h"
+#include "test_records.h"
 
 enum { TEST_ARENA_BYTES = 4 << 20, TEST_IDS_MAX = 32 };
 
@@ -42,33 +43,12 @@ static int test_teardown(void **state) {
   return store_fixture_teardown(state);
 }
 
-static char *test_id(id_kind kind, uint64_t value) {
-  char text[ID_TEXT_BYTES_MAX];
-  id_format(kind, value, text);
-  char *copy = arena_strndup(test_arena, text, strlen(text));
-  assert_non_null(copy);
-  return copy;
-}
-
-/* An order of customer `customer` in status, held with hold_code unless it is NULL. */
+/* An order of customer `customer` in status, held with hold_code (reason "checking")
+ * unless it is NULL. */
 static Ccpay__V1__Order *test_order(uint64_t id, uint64_t customer, Ccpay__V1__OrderStatus status,
                                     const char *hold_code) {
-  Ccpay__V1__Order *o = arena_alloc(test_arena, sizeof *o);
-  assert_non_null(o);
-  ccpay__v1__order__init(o);
-  o->id = test_id(ID_ORDER, id);
-  o->customer_id = test_id(ID_CUSTOMER, customer);
-  o->currency_code = "USD";
-  o->source_code = "CAT1";
-  o->status = status;
-  if (hold_code != NULL) {
-    Ccpay__V1__OrderHold *hold = arena_alloc(test_arena, sizeof *hold);
-    assert_non_null(hold);
-    ccpay__v1__order_hold__init(hold);
-    hold->code = (char *)hold_code;
-    hold->reason = "checking";
-    o->hold = hold;
-  }
+  Ccpay__V1__Order *o = test_records_order(test_arena, id, customer, status, hold_code);
+  if (o->hold != NULL) o->hold->reason = "checking";
   return o;
 }
 
@@ -159,7 +139,7 @@ static void test_put_customer(store *s, uint64_t id) {
   Ccpay__V1__Customer *c = arena_alloc(test_arena, sizeof *c);
   assert_non_null(c);
   ccpay__v1__customer__init(c);
-  c->id = test_id(ID_CUSTOMER, id);
+  c->id = test_records_id(test_arena, ID_CUSTOMER, id);
   c->name = arena_printf(test_arena, "Customer %llu", (unsigned long long)id);
   c->currency_code = "USD";
   ccpay_error error;
@@ -358,9 +338,9 @@ static Ccpay__V1__Invoice *test_invoice(uint64_t id, uint64_t order) {
   Ccpay__V1__Invoice *inv = arena_alloc(test_arena, sizeof *inv);
   assert_non_null(inv);
   ccpay__v1__invoice__init(inv);
-  inv->id = test_id(ID_INVOICE, id);
-  inv->order_id = test_id(ID_ORDER, order);
-  inv->customer_id = test_id(ID_CUSTOMER, 1);
+  inv->id = test_records_id(test_arena, ID_INVOICE, id);
+  inv->order_id = test_records_id(test_arena, ID_ORDER, order);
+  inv->customer_id = test_records_id(test_arena, ID_CUSTOMER, 1);
   inv->currency_code = "USD";
   inv->entry_sequence = 0;
   return inv;
