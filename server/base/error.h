@@ -29,6 +29,13 @@ typedef enum ccpay_err {
   CCPAY_ERR_UNIMPLEMENTED,          /* UNIMPLEMENTED */
   CCPAY_ERR_STORAGE,                /* INTERNAL: an LMDB or file-system error */
   CCPAY_ERR_INTERNAL,               /* INTERNAL: a bug or an impossible state */
+  CCPAY_ERR_ADAPTER_UNAVAILABLE,    /* UNAVAILABLE: the processor's adapter is down */
+  CCPAY_ERR_PAYMENT_DECLINED,       /* FAILED_PRECONDITION: the processor declined */
+  CCPAY_ERR_PAYMENT_FAILED,         /* FAILED_PRECONDITION: the processor rejected it */
+  CCPAY_ERR_OUTCOME_UNKNOWN,        /* UNAVAILABLE: sent, answer lost; being resolved */
+  CCPAY_ERR_PAYMENT_IN_PROGRESS,    /* ABORTED: another operation on it is in flight */
+  CCPAY_ERR_AMOUNT_EXCEEDED,        /* FAILED_PRECONDITION: over what is authorized, etc. */
+  CCPAY_ERR_CAPABILITY_MISSING,     /* FAILED_PRECONDITION: the processor cannot do it */
   CCPAY_ERR_COUNT
 } ccpay_err;
 

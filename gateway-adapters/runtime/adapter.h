@@ -1,0 +1,120 @@
+/* The adapter runtime: what every ccpay-adapter-<processor> process shares.
+ *
+ * An adapter is one processor's implementation of ccpay.gateway.v1.Gateway. Its main()
+ * is one line: return adapter_main(argc, argv, &my_processor_ops). The runtime
+ *   - parses the command line: --config FILE (required), --socket PATH (required; the
+ *     unix socket to serve, created 0600 in a directory that must be 0700), --threads N,
+ *     --log-level LEVEL;
+ *   - reads the adapter's INI config file, refusing it (exit 2, message naming the file)
+ *     when group or others may read it, since it holds the processor's credentials;
+ *   - serves Gateway on the socket with the same gRPC runtime as ccpayd (server/rpc),
+ *     plus grpc.health.v1 (ccpayd's supervisor polls it);
+ *   - validates each request's common fields (idempotency_key 1..64 printable ASCII,
+ *     amount currency and positive amount, required references) before the processor
+ *     code sees it, answering INVALID_ARGUMENT naming the field;
+ *   - logs one line per operation with key, operation, outcome and elapsed time, never
+ *     a credential or a card token (adapter_redact);
+ *   - stops on SIGTERM/SIGINT, draining calls in flight.
+ *
+ * Processor code runs on the runtime's worker threads and may block on HTTPS (each
+ * worker is one operation in flight; --threads bounds concurrency towards the
+ * processor). It fills an OperationResult and returns CCPAY_OK for every processor
+ * outcome, declines included; it returns an error (filled) only when it did not act on
+ * the request at all (a field the processor cannot take, a capability the account lacks).
+ *
+ * Config file (INI), read by the runtime; processor code reads its own keys with
+ * adapter_config_get:
+ *   [processor]
+ *   base_url = https://127.0.0.1:8443      ; the processor's API root (procsim in tests)
+ *   ca_file = /path/ca.pem                 ; optional: trust this CA (verification is
+ *                                          ; always on)
+ *   connect_timeout_ms = 2000
+ *   timeout_ms = 15000                     ; whole request
+ *   retries = 2                            ; resends of a 5xx/409 with the same key
+ *   ... processor keys: secret_key (stripe), api_key + merchant_account (adyen),
+ *       api_login_id + transaction_key (authorizenet), unlinked_refunds = true|false,
+ *       currencies = USD,EUR,...
+ */
+#ifndef CCPAY_GATEWAY_ADAPTERS_RUNTIME_ADAPTER_H
+#define CCPAY_GATEWAY_ADAPTERS_RUNTIME_ADAPTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "ccpay/gateway/v1/gateway.pb-c.h"
+#include "http.h"
+
+typedef struct adapter adapter;
+
+typedef Ccpay__Gateway__V1__Capabilities gateway_capabilities;
+typedef Ccpay__Gateway__V1__AuthorizeRequest gateway_authorize_request;
+typedef Ccpay__Gateway__V1__CaptureRequest gateway_capture_request;
+typedef Ccpay__Gateway__V1__VoidRequest gateway_void_request;
+typedef Ccpay__Gateway__V1__RefundRequest gateway_refund_request;
+typedef Ccpay__Gateway__V1__LookupRequest gateway_lookup_request;
+typedef Ccpay__Gateway__V1__OperationResult gateway_result;
+
+/* One operation being served: the processor code's view. */
+typedef struct adapter_op {
+  adapter *adapter;
+  arena *arena;             /* the call's: request, result and scratch live here */
+  http_client *http;        /* this worker's client (connections reused per worker) */
+  const char *key;          /* the idempotency key of the operation */
+  int64_t remaining_ms;     /* before ccpayd's deadline */
+} adapter_op;
+
+/* What one processor provides. Each operation fills *result (already initialised, in
+ * op->arena) and returns CCPAY_OK, or returns an error (filled) when it did not act. */
+typedef struct adapter_ops {
+  const char *processor; /* "stripe" */
+  /* Reads processor keys from the config (adapter_config_get) and checks them; a
+   * missing or bad key is an error naming it (the adapter exits 2). state_out receives
+   * the processor's state, given back by adapter_state. */
+  ccpay_err (*configure)(adapter *a, void **state_out, ccpay_error *error);
+  void (*capabilities)(adapter *a, gateway_capabilities *out);
+  ccpay_err (*authorize)(adapter_op *op, const gateway_authorize_request *request,
+                         gateway_result *result, ccpay_error *error);
+  ccpay_err (*capture)(adapter_op *op, const gateway_capture_request *request,
+                       gateway_result *result, ccpay_error *error);
+  ccpay_err (*void_)(adapter_op *op, const gateway_void_request *request, gateway_result *result,
+                     ccpay_error *error);
+  ccpay_err (*refund)(adapter_op *op, const gateway_refund_request *request,
+                      gateway_result *result, ccpay_error *error);
+  ccpay_err (*lookup)(adapter_op *op, const gateway_lookup_request *request,
+                      gateway_result *result, ccpay_error *error);
+} adapter_ops;
+
+/* Runs the adapter until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
+ * stop, 2 for a bad command line or config (message on stderr). */
+int adapter_main(int argc, char **argv, const adapter_ops *ops);
+
+/* The processor's state from configure. */
+void *adapter_state(const adapter *a);
+
+/* A key of the config file's [processor] section; NULL when absent. Valid for the
+ * adapter's life. */
+const char *adapter_config_get(const adapter *a, const char *key);
+
+/* The base URL (no trailing slash), from the config. */
+const char *adapter_base_url(const adapter *a);
+
+/* Registers a secret (credential) so that it is replaced by "[redacted]" in every log
+ * line and error message the runtime writes. Card tokens of requests are redacted by
+ * the runtime without being registered. */
+void adapter_add_secret(adapter *a, const char *secret);
+
+/* Result helpers: set outcome and text fields, copying text into op->arena. */
+void adapter_result_set(adapter_op *op, gateway_result *result,
+                        Ccpay__Gateway__V1__Outcome outcome, const char *decline_code,
+                        const char *message);
+
+/* Maps an HTTP exchange that produced no usable answer to an outcome: a request that
+ * never left (connection refused, DNS, TLS handshake failure) is FAILED — nothing
+ * happened; anything after the request may have been received (timeout, reset, 5xx
+ * after retries) is UNKNOWN. */
+void adapter_result_from_transport(adapter_op *op, gateway_result *result,
+                                   const http_response *response);
+
+#endif
