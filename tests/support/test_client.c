@@ -37,11 +37,15 @@ static void copy_text(char *out, const void *bytes, size_t len) {
 }
 
 test_client *test_client_create(int port) {
+  char target[64];
+  snprintf(target, sizeof target, "127.0.0.1:%d", port);
+  return test_client_create_target(target);
+}
+
+test_client *test_client_create_target(const char *target) {
   grpc_init();
   test_client *client = calloc(1, sizeof *client);
   if (client == NULL) return NULL;
-  char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%d", port);
   grpc_channel_credentials *credentials = grpc_insecure_credentials_create();
   client->channel = grpc_channel_create(target, credentials, NULL);
   grpc_channel_credentials_release(credentials);

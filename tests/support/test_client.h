@@ -43,6 +43,9 @@ typedef struct test_reply {
 /* Connects lazily to 127.0.0.1:port (calls grpc_init). NULL only if out of memory. */
 test_client *test_client_create(int port);
 
+/* The same for any gRPC target, e.g. "unix:/tmp/x/stripe.sock" (an adapter's socket). */
+test_client *test_client_create_target(const char *target);
+
 /* Closes the channel (calls grpc_shutdown). No call may be in flight. */
 void test_client_destroy(test_client *client);
 
