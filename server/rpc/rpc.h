@@ -10,7 +10,12 @@
  * method's handler on a worker thread. A unary handler must end the call exactly once,
  * with rpc_call_reply, rpc_call_reply_packed or rpc_call_fail; it may do so later, from
  * any thread (e.g. the storage writer's, after a durable commit), and must not block on
- * I/O meanwhile. After that call the rpc_call and its arena are no longer the handler's. */
+ * I/O meanwhile. After that call the rpc_call and its arena are no longer the handler's.
+ *
+ * The gateway adapters use the runtime differently: their handlers block on the
+ * processor's HTTPS API on the worker thread, so the worker count is the number of
+ * operations in flight (and a health check waits while every worker is busy). They
+ * listen on "unix:/path" targets, for which rpc_server_start reports port 1. */
 #ifndef CCPAY_RPC_RPC_H
 #define CCPAY_RPC_RPC_H
 
@@ -53,7 +58,8 @@ typedef struct rpc_method {
 } rpc_method;
 
 typedef struct rpc_server_options {
-  const char *listen_address; /* "127.0.0.1:50051"; port 0 binds an ephemeral port */
+  const char *listen_address; /* "127.0.0.1:50051"; port 0 binds an ephemeral port;
+                                 "unix:/path" a unix socket (the adapters) */
   unsigned threads;           /* worker threads, 1..SERVER_THREADS_MAX */
   size_t request_bytes_max;   /* larger requests get RESOURCE_EXHAUSTED */
   const rpc_method *methods;  /* the application's methods; must outlive the server */
@@ -75,8 +81,9 @@ ccpay_err rpc_server_start(const rpc_server_options *options, rpc_server **out, 
 void rpc_server_set_serving(rpc_server *server, bool serving);
 
 /* Graceful stop: refuses new calls, waits up to drain_ms for calls in flight (their
- * handlers may still be waiting on storage, which must stay up until this returns),
- * then cancels what is left, joins the workers and frees everything. */
+ * handlers may still be waiting on storage or a processor, which must stay up until this
+ * returns), then cancels what is left, waits until every handler has ended its call (a
+ * cancelled call must still be answered), joins the workers and frees everything. */
 void rpc_server_stop(rpc_server *server, unsigned drain_ms);
 
 /* --- Inside a handler ---------------------------------------------------------------- */

@@ -83,7 +83,9 @@ static void call_free(rpc_call *c) {
   CHECK(c->send_buffer == NULL);
   grpc_call_unref(c->call);
   arena_destroy(c->arena);
+  rpc_server *server = c->server;
   free(c);
+  rpc_server_call_freed(server);
 }
 
 static void call_unref(rpc_call *c) {
@@ -117,6 +119,7 @@ static rpc_call *call_create(rpc_request *r) {
   CHECK(c->arena != NULL);
   c->start_us = clock_mono_us();
   c->server = r->server;
+  rpc_server_call_created(c->server);
   c->method = r->method;
   c->method_name = r->method != NULL ? r->method->name : c->unknown_method;
   c->call = r->call;

@@ -51,7 +51,18 @@ struct rpc_server {
   pthread_mutex_t shutdown_lock;
   pthread_cond_t shutdown_done;
   bool shutdown_notified;
+
+  /* Calls not yet freed. gRPC may report shutdown while a handler still owes a call its
+   * answer (a client that went away, whose handler waits on a processor): the queues
+   * must outlive that answer, so rpc_server_stop also waits for this to reach 0. Under
+   * shutdown_lock; calls_freed is signalled when it drops to 0. */
+  size_t live_calls;
+  pthread_cond_t calls_freed;
 };
+
+/* Counts a call in and out of rpc_server.live_calls (rpc_call.c). */
+void rpc_server_call_created(rpc_server *server);
+void rpc_server_call_freed(rpc_server *server);
 
 /* Starts handling a call that rpc_request r has just yielded (worker thread). Takes the
  * request's call, deadline, metadata and payload; r may be re-posted afterwards. */

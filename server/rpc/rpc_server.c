@@ -159,6 +159,7 @@ static void server_free(rpc_server *s) {
   }
   rpc_reflection_destroy(s->reflection);
   pthread_cond_destroy(&s->shutdown_done);
+  pthread_cond_destroy(&s->calls_freed);
   pthread_mutex_destroy(&s->shutdown_lock);
   free(s->requests);
   free(s->methods);
@@ -175,6 +176,7 @@ ccpay_err rpc_server_start(const rpc_server_options *o, rpc_server **out, int *p
   CHECK(s != NULL);
   pthread_mutex_init(&s->shutdown_lock, NULL);
   pthread_cond_init(&s->shutdown_done, NULL);
+  pthread_cond_init(&s->calls_freed, NULL);
   s->shutdown_tag.on_complete = shutdown_on_complete;
   rc = build_method_table(s, o, error);
   if (rc != CCPAY_OK) goto fail;
@@ -223,6 +225,27 @@ void rpc_server_set_serving(rpc_server *server, bool serving) {
   atomic_store(&server->serving, serving);
 }
 
+void rpc_server_call_created(rpc_server *s) {
+  pthread_mutex_lock(&s->shutdown_lock);
+  s->live_calls++;
+  pthread_mutex_unlock(&s->shutdown_lock);
+}
+
+void rpc_server_call_freed(rpc_server *s) {
+  pthread_mutex_lock(&s->shutdown_lock);
+  CHECK(s->live_calls > 0);
+  if (--s->live_calls == 0) pthread_cond_broadcast(&s->calls_freed);
+  pthread_mutex_unlock(&s->shutdown_lock);
+}
+
+/* Waits until every call has been freed: each handler has answered (the contract says
+ * it will) and gRPC has finished with the answer. */
+static void wait_calls_freed(rpc_server *s) {
+  pthread_mutex_lock(&s->shutdown_lock);
+  while (s->live_calls > 0) pthread_cond_wait(&s->calls_freed, &s->shutdown_lock);
+  pthread_mutex_unlock(&s->shutdown_lock);
+}
+
 /* Waits for gRPC's shutdown notification until deadline; true when it came. */
 static bool wait_shutdown(rpc_server *s, const struct timespec *deadline) {
   pthread_mutex_lock(&s->shutdown_lock);
@@ -256,6 +279,7 @@ void rpc_server_stop(rpc_server *s, unsigned drain_ms) {
     grpc_server_cancel_all_calls(s->server);
     wait_shutdown(s, NULL);
   }
+  wait_calls_freed(s);
   server_free(s);
 }
 
