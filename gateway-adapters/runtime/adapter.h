@@ -11,7 +11,10 @@
  *     plus grpc.health.v1 (ccpayd's supervisor polls it);
  *   - validates each request's common fields (idempotency_key 1..64 printable ASCII,
  *     amount currency and positive amount, required references) before the processor
- *     code sees it, answering INVALID_ARGUMENT naming the field;
+ *     code sees it, answering INVALID_ARGUMENT naming the field, and refuses what the
+ *     reported capabilities rule out (a currency not listed, an unlinked refund, a void,
+ *     several captures) with FAILED_PRECONDITION / CAPABILITY_MISSING
+ *     (gateway_validate.h); a Lookup's original is validated as its own request;
  *   - logs one line per operation with key, operation, outcome and elapsed time, never
  *     a credential or a card token (adapter_redact);
  *   - stops on SIGTERM/SIGINT, draining calls in flight.
@@ -25,20 +28,34 @@
  * Config file (INI), read by the runtime; processor code reads its own keys with
  * adapter_config_get:
  *   [processor]
- *   base_url = https://127.0.0.1:8443      ; the processor's API root (procsim in tests)
+ *   base_url = https://127.0.0.1:8443      ; required, https only: the processor's API
+ *                                          ; root (procsim in tests)
  *   ca_file = /path/ca.pem                 ; optional: trust this CA (verification is
  *                                          ; always on)
- *   connect_timeout_ms = 2000
- *   timeout_ms = 15000                     ; whole request
- *   retries = 2                            ; resends of a 5xx/409 with the same key
+ *   connect_timeout_ms = 2000              ; 1..60000
+ *   timeout_ms = 15000                     ; whole request, 100..300000
+ *   retries = 2                            ; 0..5 resends of a 5xx/409 with the same key
  *   ... processor keys: secret_key (stripe), api_key + merchant_account (adyen),
  *       api_login_id + transaction_key (authorizenet), unlinked_refunds = true|false,
  *       currencies = USD,EUR,...
+ * Only a [processor] section is allowed; a key given twice is refused, and so is a key
+ * neither the runtime nor the processor (adapter_ops.config_keys) knows.
+ *
+ * Exit codes: 0 after a clean stop; 2 for a bad command line, config or socket
+ * directory (one line on stderr naming the file, key or directory); 1 when the socket
+ * cannot be served.
+ *
+ * Log lines (logfmt, stderr): event=ready once serving; per operation one
+ * event=operation line (processor, operation, key, outcome or ERROR with reason,
+ * reference, processor_status, decline_code, amount_minor, http_status, attempts,
+ * elapsed_ms, message), besides the rpc runtime's event=call line; event=http per
+ * exchange at debug level; event=stopping / event=stopped.
  */
 #ifndef CCPAY_GATEWAY_ADAPTERS_RUNTIME_ADAPTER_H
 #define CCPAY_GATEWAY_ADAPTERS_RUNTIME_ADAPTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/arena.h"
@@ -59,10 +76,16 @@ typedef Ccpay__Gateway__V1__OperationResult gateway_result;
 /* One operation being served: the processor code's view. */
 typedef struct adapter_op {
   adapter *adapter;
-  arena *arena;             /* the call's: request, result and scratch live here */
-  http_client *http;        /* this worker's client (connections reused per worker) */
-  const char *key;          /* the idempotency key of the operation */
-  int64_t remaining_ms;     /* before ccpayd's deadline */
+  arena *arena;         /* the call's: request, result and scratch live here */
+  http_client *http;    /* this worker's client (connections reused per worker) */
+  const char *key;      /* the idempotency key of the operation */
+  int64_t remaining_ms; /* before ccpayd's deadline (INT64_MAX: none), at the start */
+  /* Set by the runtime: the deadline on the monotonic clock (clock_mono_us; 0 none). */
+  int64_t deadline_us;
+  /* Set by adapter_http_send, for the operation's log line: the last HTTP status (0 when
+   * no answer came) and the number of sends made in all. */
+  long http_status;
+  unsigned http_attempts;
 } adapter_op;
 
 /* What one processor provides. Each operation fills *result (already initialised, in
@@ -80,10 +103,17 @@ typedef struct adapter_ops {
                        gateway_result *result, ccpay_error *error);
   ccpay_err (*void_)(adapter_op *op, const gateway_void_request *request, gateway_result *result,
                      ccpay_error *error);
-  ccpay_err (*refund)(adapter_op *op, const gateway_refund_request *request,
-                      gateway_result *result, ccpay_error *error);
-  ccpay_err (*lookup)(adapter_op *op, const gateway_lookup_request *request,
-                      gateway_result *result, ccpay_error *error);
+  ccpay_err (*refund)(adapter_op *op, const gateway_refund_request *request, gateway_result *result,
+                      ccpay_error *error);
+  ccpay_err (*lookup)(adapter_op *op, const gateway_lookup_request *request, gateway_result *result,
+                      ccpay_error *error);
+  /* The [processor] keys this processor reads, NULL-terminated. When set, a key in the
+   * config file that neither the runtime nor the processor knows is refused (exit 2,
+   * naming it), so a misspelt key never passes silently. NULL: not checked. */
+  const char *const *config_keys;
+  /* Frees the state configure made, after the server has stopped (or when the adapter
+   * does not start after configure succeeded). NULL: nothing to free. */
+  void (*release)(adapter *a, void *state);
 } adapter_ops;
 
 /* Runs the adapter until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
@@ -102,19 +132,42 @@ const char *adapter_base_url(const adapter *a);
 
 /* Registers a secret (credential) so that it is replaced by "[redacted]" in every log
  * line and error message the runtime writes. Card tokens of requests are redacted by
- * the runtime without being registered. */
+ * the runtime without being registered. Call from configure only (before serving);
+ * the text is copied. At most ADAPTER_SECRETS_MAX secrets. */
+enum { ADAPTER_SECRETS_MAX = 16 };
 void adapter_add_secret(adapter *a, const char *secret);
 
+/* Copies text into out (size bytes, always NUL-terminated, truncated) with every
+ * registered secret replaced by "[redacted]" (see redact.h). Returns out. Thread-safe. */
+const char *adapter_redact(const adapter *a, const char *text, char *out, size_t size);
+
+/* http_send with the operation's client, its remaining time as the request's budget
+ * (less a margin to answer in), and op->http_status / op->http_attempts recorded. Logs
+ * the exchange at debug level (method, URL, status, attempts, time; never a body). */
+void adapter_http_send(adapter_op *op, http_request *request, http_response *response);
+
+/* The [processor] key as an integer in [min, max], or fallback when absent. False (error
+ * naming the key) when present and not such an integer. */
+bool adapter_config_int(const adapter *a, const char *key, long min, long max, long fallback,
+                        long *out, ccpay_error *error);
+
+/* The [processor] key as a boolean ("true"/"false"), or fallback when absent. */
+bool adapter_config_bool(const adapter *a, const char *key, bool fallback, bool *out,
+                         ccpay_error *error);
+
 /* Result helpers: set outcome and text fields, copying text into op->arena. */
-void adapter_result_set(adapter_op *op, gateway_result *result,
-                        Ccpay__Gateway__V1__Outcome outcome, const char *decline_code,
-                        const char *message);
+void adapter_result_set(adapter_op *op, gateway_result *result, Ccpay__Gateway__V1__Outcome outcome,
+                        const char *decline_code, const char *message);
 
 /* Maps an HTTP exchange that produced no usable answer to an outcome: a request that
  * never left (connection refused, DNS, TLS handshake failure) is FAILED — nothing
- * happened; anything after the request may have been received (timeout, reset, 5xx
- * after retries) is UNKNOWN. */
+ * happened (decline_code "not_sent"); anything after the request may have been received
+ * (timeout, reset: "answer_lost"; an HTTP answer that settles nothing, such as 5xx or
+ * 409 after the resends: "http_status") is UNKNOWN. */
 void adapter_result_from_transport(adapter_op *op, gateway_result *result,
                                    const http_response *response);
+
+/* The outcome's name as logged ("SUCCEEDED"). */
+const char *adapter_outcome_name(Ccpay__Gateway__V1__Outcome outcome);
 
 #endif

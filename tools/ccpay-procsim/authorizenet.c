@@ -388,12 +388,27 @@ static sim_operation *record_operation(procsim_call *call, const txn_request *t,
   return op;
 }
 
+/* The last four digits of the card a payment names: a card number's own, or for an
+ * Accept.js token (opaqueData, what ccpay sends) the four digits the sandbox token ends
+ * with ("tok_visa_4242"), else 1111. NULL when neither form is usable. */
+static const char *card_last4(const txn_request *t) {
+  const char *number = string_at(t->request, "payment", "creditCard", "cardNumber");
+  if (number != NULL) {
+    size_t len = strlen(number);
+    bool digits = len >= 13 && len <= 16 && strspn(number, DIGITS) == len;
+    bool expiry = string_at(t->request, "payment", "creditCard", "expirationDate") != NULL;
+    return digits && expiry ? number + len - 4 : NULL;
+  }
+  const char *token = string_at(t->request, "payment", "opaqueData", "dataValue");
+  if (token == NULL || token[0] == '\0') return NULL;
+  size_t len = strlen(token);
+  return len >= 4 && strspn(token + len - 4, DIGITS) == 4 ? token + len - 4 : "1111";
+}
+
 /* authOnlyTransaction and authCaptureTransaction. */
 static void authorize(procsim_call *call, const txn_request *t, bool capture) {
-  const char *number = string_at(t->request, "payment", "creditCard", "cardNumber");
-  size_t len = number != NULL ? strlen(number) : 0;
-  bool digits = len >= 13 && len <= 16 && strspn(number, DIGITS) == len;
-  if (!digits || string_at(t->request, "payment", "creditCard", "expirationDate") == NULL) {
+  const char *last4 = card_last4(t);
+  if (last4 == NULL) {
     reply_txn_error(call, t, "6", "", "The credit card number is invalid.");
     return;
   }
@@ -406,7 +421,7 @@ static void authorize(procsim_call *call, const txn_request *t, bool capture) {
   }
   const char *zip = t->zip != NULL ? t->zip : "";
   bool declined = strcmp(zip, ZIP_DECLINE) == 0;
-  sim_copy(p->card_last4, sizeof p->card_last4, number + len - 4);
+  sim_copy(p->card_last4, sizeof p->card_last4, last4);
   sim_copy(p->merchant_reference, sizeof p->merchant_reference,
            t->invoice != NULL ? t->invoice : "");
   sim_copy(p->currency, sizeof p->currency, "USD");

@@ -1,0 +1,354 @@
+/* The Adyen adapter: ccpay.gateway.v1.Gateway on Adyen's Checkout API v71.
+ *
+ * Facts this relies on (Adyen's API reference, Checkout v71, and docs/PROCSIM.md):
+ *   - POST {base_url}/payments authorises a stored card (paymentMethod.type "scheme",
+ *     storedPaymentMethodId); additionalData.manualCapture "true" keeps it uncaptured.
+ *     A sale leaves it out: the merchant account must keep Adyen's default capture
+ *     setting (immediate automatic capture) for a sale to be captured at once.
+ *   - Captures, cancels and refunds are modifications of the payment's pspReference:
+ *     POST /payments/{pspReference}/captures | /cancels | /refunds, answered 201 with
+ *     status "received". Adyen confirms each by webhook (CAPTURE, CANCELLATION, REFUND).
+ *     This adapter does not receive webhooks: a received modification is reported as
+ *     SUCCEEDED, and a modification Adyen later rejects must be reconciled from Adyen's
+ *     reports (out of scope here).
+ *   - Every request carries Idempotency-Key = ccpay's transaction id (≤ 64 characters,
+ *     kept by Adyen at least 31 days). The runtime's HTTP client resends 5xx, 409
+ *     (errorCode 704: the same key in progress) and Transient-Error answers with the
+ *     same key; a Lookup resends the original request with the same key, and Adyen
+ *     answers with the first outcome (or acts, if the first never arrived).
+ *   - After a partial capture Adyen cancels the rest unless multiple partial captures
+ *     are enabled on the account (config multiple_captures).
+ *   - Unlinked refunds use the classic Payment API v68 refundWithData, enabled per
+ *     account only (config unlinked_refunds, pal_base_url).
+ *   - An uncaptured card authorisation is kept 28 days by default
+ *     (authorization_validity_days overrides it; schemes may expire it earlier).
+ *
+ * Config keys ([processor]): api_key (secret), merchant_account, currencies (default
+ * EUR,GBP,USD), multiple_captures (default true), unlinked_refunds (default false),
+ * pal_base_url (required when unlinked_refunds), authorization_validity_days (default
+ * 28), shopper_interaction (default ContAuth), recurring_processing_model (default
+ * CardOnFile). */
+#include "adyen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adyen_wire.h"
+#include "base/check.h"
+#include "base/clock.h"
+#include "domain/currency.h"
+
+enum {
+  ADYEN_CURRENCIES_MAX = 32,
+  ADYEN_VALIDITY_DAYS_DEFAULT = 28,
+  ADYEN_VALIDITY_DAYS_MAX = 365,
+  ADYEN_CONFIG_TEXT_BYTES_MAX = 512,
+};
+
+static const int64_t DAY_MS = 86400000;
+
+typedef Ccpay__Gateway__V1__Outcome outcome_t;
+
+typedef struct adyen_state {
+  adyen_wire_options wire;
+  const char *api_key;
+  const char *pal_base_url; /* NULL unless unlinked refunds are enabled */
+  bool unlinked_refunds;
+  bool multiple_captures;
+  int32_t validity_days;
+  char currency_codes[ADYEN_CURRENCIES_MAX][4];
+  char *currencies[ADYEN_CURRENCIES_MAX];
+  size_t currency_count;
+} adyen_state;
+
+/* --- Configuration ------------------------------------------------------------------------- */
+
+static ccpay_err config_bool(adapter *a, const char *key, bool fallback, bool *out,
+                             ccpay_error *error) {
+  const char *v = adapter_config_get(a, key);
+  if (v == NULL) {
+    *out = fallback;
+  } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+    *out = strcmp(v, "true") == 0;
+  } else {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s: must be true or false", key);
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err config_required(adapter *a, const char *key, const char **out,
+                                 ccpay_error *error) {
+  *out = adapter_config_get(a, key);
+  if (*out == NULL || (*out)[0] == '\0') {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", key);
+  }
+  return CCPAY_OK;
+}
+
+/* currencies = EUR, USD: ISO 4217 codes ccpay knows, at most ADYEN_CURRENCIES_MAX. */
+static ccpay_err config_currencies(adapter *a, adyen_state *s, ccpay_error *error) {
+  const char *v = adapter_config_get(a, "currencies");
+  char list[ADYEN_CONFIG_TEXT_BYTES_MAX];
+  snprintf(list, sizeof list, "%s", v != NULL ? v : "EUR,GBP,USD");
+  char *save = NULL;
+  for (char *item = strtok_r(list, ", ", &save); item != NULL; item = strtok_r(NULL, ", ", &save)) {
+    if (currency_find(item) == NULL) {
+      return ccpay_error_set(error, CCPAY_ERR_UNKNOWN_CURRENCY, "currencies: %.8s is not known",
+                             item);
+    }
+    if (s->currency_count == ADYEN_CURRENCIES_MAX) {
+      return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "currencies: at most %d",
+                             ADYEN_CURRENCIES_MAX);
+    }
+    memcpy(s->currency_codes[s->currency_count], item, 4);
+    s->currencies[s->currency_count] = s->currency_codes[s->currency_count];
+    s->currency_count++;
+  }
+  if (s->currency_count == 0) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "currencies: at least one");
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err config_validity(adapter *a, adyen_state *s, ccpay_error *error) {
+  const char *v = adapter_config_get(a, "authorization_validity_days");
+  s->validity_days = ADYEN_VALIDITY_DAYS_DEFAULT;
+  if (v == NULL) return CCPAY_OK;
+  char *end = NULL;
+  long days = strtol(v, &end, 10);
+  if (end == v || *end != '\0' || days < 1 || days > ADYEN_VALIDITY_DAYS_MAX) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
+                           "authorization_validity_days: 1 to %d", ADYEN_VALIDITY_DAYS_MAX);
+  }
+  s->validity_days = (int32_t)days;
+  return CCPAY_OK;
+}
+
+static const char *config_or(adapter *a, const char *key, const char *fallback) {
+  const char *v = adapter_config_get(a, key);
+  return v != NULL ? v : fallback;
+}
+
+/* The state holds only pointers into the runtime's config: the struct is all there is
+ * to free. */
+static void adyen_release(adapter *a, void *state) { free(state); }
+
+static ccpay_err adyen_configure(adapter *a, void **state_out, ccpay_error *error) {
+  adyen_state *s = calloc(1, sizeof *s);
+  if (s == NULL) return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "out of memory");
+  ccpay_err err = config_required(a, "api_key", &s->api_key, error);
+  if (err == CCPAY_OK)
+    err = config_required(a, "merchant_account", &s->wire.merchant_account, error);
+  if (err == CCPAY_OK)
+    err = config_bool(a, "multiple_captures", true, &s->multiple_captures, error);
+  if (err == CCPAY_OK) err = config_bool(a, "unlinked_refunds", false, &s->unlinked_refunds, error);
+  if (err == CCPAY_OK && s->unlinked_refunds) {
+    err = config_required(a, "pal_base_url", &s->pal_base_url, error);
+  }
+  if (err == CCPAY_OK) err = config_currencies(a, s, error);
+  if (err == CCPAY_OK) err = config_validity(a, s, error);
+  if (err != CCPAY_OK) {
+    free(s);
+    return err;
+  }
+  s->wire.shopper_interaction = config_or(a, "shopper_interaction", "ContAuth");
+  s->wire.recurring_processing_model = config_or(a, "recurring_processing_model", "CardOnFile");
+  adapter_add_secret(a, s->api_key);
+  *state_out = s; /* freed by adyen_release */
+  return CCPAY_OK;
+}
+
+static void adyen_capabilities(adapter *a, gateway_capabilities *out) {
+  const adyen_state *s = adapter_state(a);
+  out->processor = "adyen";
+  out->partial_capture = true;
+  out->multiple_captures = s->multiple_captures;
+  out->void_supported = true;
+  out->unlinked_refunds = s->unlinked_refunds;
+  out->n_currencies = s->currency_count;
+  out->currencies = (char **)s->currencies;
+  out->authorization_validity_days = s->validity_days;
+  out->refund_requires_settlement = false;
+}
+
+/* --- Sending ------------------------------------------------------------------------------- */
+
+static ccpay_err check_currency(const adyen_state *s, const Ccpay__V1__Money *amount,
+                                ccpay_error *error) {
+  for (size_t i = 0; i < s->currency_count; i++) {
+    if (strcmp(s->currencies[i], amount->currency_code) == 0) return CCPAY_OK;
+  }
+  return ccpay_error_set(error, CCPAY_ERR_CAPABILITY_MISSING,
+                         "amount.currency_code: %.3s is not accepted by this Adyen account",
+                         amount->currency_code);
+}
+
+static ccpay_err check_psp(const char *reference, ccpay_error *error) {
+  if (adyen_wire_psp_reference_valid(reference)) return CCPAY_OK;
+  return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                         "payment_reference: an Adyen pspReference is letters and digits only");
+}
+
+/* POSTs body to url with the API key and the idempotency key, and maps the answer. */
+static ccpay_err adyen_exchange(adapter_op *op, adyen_wire_call call, const char *url,
+                                const char *body, const char *key,
+                                const Ccpay__V1__Money *requested, gateway_result *result,
+                                ccpay_error *error) {
+  if (url == NULL || body == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "out of memory building the request");
+  }
+  const adyen_state *s = adapter_state(op->adapter);
+  const http_header headers[] = {{"X-API-Key", s->api_key}, {"Idempotency-Key", key}};
+  http_request request = {.method = "POST",
+                          .url = url,
+                          .content_type = "application/json",
+                          .body = body,
+                          .body_len = strlen(body),
+                          .headers = headers,
+                          .header_count = sizeof headers / sizeof headers[0],
+                          .idempotent = true};
+  http_response response;
+  memset(&response, 0, sizeof response);
+  adapter_http_send(op, &request, &response);
+  if (response.transport != HTTP_TRANSPORT_OK) {
+    adapter_result_from_transport(op, result, &response);
+    return CCPAY_OK;
+  }
+  if (!adyen_wire_map(op->arena, call, response.status, response.transient_error, response.body,
+                      requested, result)) {
+    /* The request was answered but the answer could not be kept: look it up later. */
+    adapter_result_set(op, result, CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_UNKNOWN, "",
+                       "out of memory reading Adyen's answer");
+  }
+  return CCPAY_OK;
+}
+
+/* --- Operations ---------------------------------------------------------------------------- */
+
+static ccpay_err adyen_authorize(adapter_op *op, const gateway_authorize_request *request,
+                                 gateway_result *result, ccpay_error *error) {
+  const adyen_state *s = adapter_state(op->adapter);
+  CHECK(request->amount != NULL);
+  if (request->card == NULL || request->card->token[0] == '\0') {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "card.token: required");
+  }
+  if (strlen(request->order_reference) > ADYEN_WIRE_REFERENCE_BYTES_MAX) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
+                           "order_reference: Adyen takes at most %d characters",
+                           ADYEN_WIRE_REFERENCE_BYTES_MAX);
+  }
+  ccpay_err err = check_currency(s, request->amount, error);
+  if (err != CCPAY_OK) return err;
+  const char *url = arena_printf(op->arena, "%s/payments", adapter_base_url(op->adapter));
+  const char *body = adyen_wire_payment_body(op->arena, &s->wire, request);
+  err = adyen_exchange(op, ADYEN_WIRE_PAYMENT, url, body, request->idempotency_key, request->amount,
+                       result, error);
+  if (err == CCPAY_OK && !request->capture &&
+      result->outcome == CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED) {
+    /* Adyen does not say; this is the account's configured validity. */
+    result->authorization_expires_ms = clock_wall_ms() + s->validity_days * DAY_MS;
+  }
+  return err;
+}
+
+static ccpay_err adyen_capture(adapter_op *op, const gateway_capture_request *request,
+                               gateway_result *result, ccpay_error *error) {
+  const adyen_state *s = adapter_state(op->adapter);
+  CHECK(request->amount != NULL);
+  ccpay_err err = check_psp(request->payment_reference, error);
+  if (err == CCPAY_OK) err = check_currency(s, request->amount, error);
+  if (err != CCPAY_OK) return err;
+  const char *url = arena_printf(op->arena, "%s/payments/%s/captures",
+                                 adapter_base_url(op->adapter), request->payment_reference);
+  return adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
+                        adyen_wire_capture_body(op->arena, &s->wire, request),
+                        request->idempotency_key, request->amount, result, error);
+}
+
+static ccpay_err adyen_void(adapter_op *op, const gateway_void_request *request,
+                            gateway_result *result, ccpay_error *error) {
+  const adyen_state *s = adapter_state(op->adapter);
+  ccpay_err err = check_psp(request->payment_reference, error);
+  if (err != CCPAY_OK) return err;
+  const char *url = arena_printf(op->arena, "%s/payments/%s/cancels", adapter_base_url(op->adapter),
+                                 request->payment_reference);
+  return adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
+                        adyen_wire_cancel_body(op->arena, &s->wire, request),
+                        request->idempotency_key, request->amount, result, error);
+}
+
+static ccpay_err adyen_refund(adapter_op *op, const gateway_refund_request *request,
+                              gateway_result *result, ccpay_error *error) {
+  const adyen_state *s = adapter_state(op->adapter);
+  CHECK(request->amount != NULL);
+  ccpay_err err = check_currency(s, request->amount, error);
+  if (err != CCPAY_OK) return err;
+  if (request->payment_reference[0] != '\0') {
+    err = check_psp(request->payment_reference, error);
+    if (err != CCPAY_OK) return err;
+    const char *url = arena_printf(op->arena, "%s/payments/%s/refunds",
+                                   adapter_base_url(op->adapter), request->payment_reference);
+    return adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
+                          adyen_wire_refund_body(op->arena, &s->wire, request),
+                          request->idempotency_key, request->amount, result, error);
+  }
+  if (!s->unlinked_refunds) {
+    return ccpay_error_set(error, CCPAY_ERR_CAPABILITY_MISSING,
+                           "unlinked refunds are not enabled for this Adyen account "
+                           "(config unlinked_refunds)");
+  }
+  if (request->card == NULL || request->card->token[0] == '\0') {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED,
+                           "card.token: required for an unlinked refund");
+  }
+  const char *url =
+      arena_printf(op->arena, "%s/pal/servlet/Payment/v68/refundWithData", s->pal_base_url);
+  return adyen_exchange(op, ADYEN_WIRE_CLASSIC, url,
+                        adyen_wire_refund_with_data_body(op->arena, &s->wire, request),
+                        request->idempotency_key, request->amount, result, error);
+}
+
+/* Adyen keeps the first answer under an Idempotency-Key: a look-up resends the original
+ * request with the same key. Adyen answers with the first outcome, or, if the first
+ * request never reached it, acts now: either way the answer is the operation's outcome. */
+static ccpay_err adyen_lookup(adapter_op *op, const gateway_lookup_request *request,
+                              gateway_result *result, ccpay_error *error) {
+  switch (request->original_case) {
+    case CCPAY__GATEWAY__V1__LOOKUP_REQUEST__ORIGINAL_AUTHORIZE_REQUEST:
+      return adyen_authorize(op, request->authorize_request, result, error);
+    case CCPAY__GATEWAY__V1__LOOKUP_REQUEST__ORIGINAL_CAPTURE_REQUEST:
+      return adyen_capture(op, request->capture_request, result, error);
+    case CCPAY__GATEWAY__V1__LOOKUP_REQUEST__ORIGINAL_VOID_REQUEST:
+      return adyen_void(op, request->void_request, result, error);
+    case CCPAY__GATEWAY__V1__LOOKUP_REQUEST__ORIGINAL_REFUND_REQUEST:
+      return adyen_refund(op, request->refund_request, result, error);
+    default:
+      return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED,
+                             "original: Adyen finds an operation by resending it");
+  }
+}
+
+static const char *const adyen_config_keys[] = {"api_key",
+                                                "merchant_account",
+                                                "currencies",
+                                                "multiple_captures",
+                                                "unlinked_refunds",
+                                                "pal_base_url",
+                                                "authorization_validity_days",
+                                                "shopper_interaction",
+                                                "recurring_processing_model",
+                                                NULL};
+
+const adapter_ops adyen_ops = {
+    .processor = "adyen",
+    .configure = adyen_configure,
+    .release = adyen_release,
+    .capabilities = adyen_capabilities,
+    .authorize = adyen_authorize,
+    .capture = adyen_capture,
+    .void_ = adyen_void,
+    .refund = adyen_refund,
+    .lookup = adyen_lookup,
+    .config_keys = adyen_config_keys,
+};
