@@ -1,33 +1,131 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, and runs ccpayd on 127.0.0.1:50051 with its LMDB data in
-# ./var/data, printing ready-to-paste grpcurl and buf curl calls. Ctrl-C stops it
-# gracefully. Extra arguments go to ccpayd (see build/bin/ccpayd --help).
+# ./var/data and its three card-processor adapters (stripe, adyen, authorizenet) pointed at
+# ccpay-procsim, the processor sandbox, which this script starts first on an ephemeral
+# loopback port. Prints ready-to-paste grpcurl and buf curl calls. Ctrl-C stops ccpayd
+# gracefully (it stops its adapters), then procsim. Extra arguments go to ccpayd (see
+# build/bin/ccpayd --help).
+#
+# Files under ./var: procsim/ (its CA certificate), procsim.log, adapters/*.ini (each
+# adapter's credentials, mode 0600), ccpayd.ini (mode 0600), data/ (LMDB, and the adapters'
+# sockets in data/adapters/, mode 0700).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scripts/setup.sh
 
-mkdir -p var
-port_file=var/ccpayd.port
-rm -f "$port_file"
-build/bin/ccpayd --listen 127.0.0.1:50051 --plaintext --data-dir var/data \
-  --port-file "$port_file" "$@" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' INT TERM
+run_dir=$top/var
+mkdir -p "$run_dir/procsim" "$run_dir/adapters"
+chmod 700 "$run_dir/adapters"
 
-for _ in $(seq 1 100); do
-  [ -s "$port_file" ] && break
-  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }
-  sleep 0.1
-done
-[ -s "$port_file" ] || { echo "ccpayd did not start within 10 s" >&2; kill -TERM "$pid"; exit 1; }
+ccpayd_pid=
+procsim_pid=
+stop_all() {
+  if [ -n "$ccpayd_pid" ]; then
+    kill -TERM "$ccpayd_pid" 2>/dev/null || true
+    wait "$ccpayd_pid" 2>/dev/null || true
+    ccpayd_pid=
+  fi
+  if [ -n "$procsim_pid" ]; then
+    kill -TERM "$procsim_pid" 2>/dev/null || true
+    wait "$procsim_pid" 2>/dev/null || true
+    procsim_pid=
+  fi
+}
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT TERM
+
+# Waits up to $3 tenths of a second for file $1 while process $2 runs.
+wait_for_file() {
+  for _ in $(seq 1 "$3"); do
+    [ -s "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# 1. The processor sandbox.
+procsim_port_file=$run_dir/procsim.port
+rm -f "$procsim_port_file"
+build/bin/ccpay-procsim --listen 127.0.0.1:0 --dir "$run_dir/procsim" \
+  --port-file "$procsim_port_file" >>"$run_dir/procsim.log" 2>&1 &
+procsim_pid=$!
+if ! wait_for_file "$procsim_port_file" "$procsim_pid" 100; then
+  echo "ccpay-procsim did not start within 10 s; see $run_dir/procsim.log" >&2
+  exit 1
+fi
+procsim_port=$(cat "$procsim_port_file")
+ca_file=$run_dir/procsim/ca.pem
+
+# 2. The adapters' configs: procsim's base URLs and credentials (docs/PROCSIM.md).
+(
+  umask 077
+  cat >"$run_dir/adapters/stripe.ini" <<INI
+[processor]
+base_url = https://127.0.0.1:$procsim_port
+ca_file = $ca_file
+secret_key = sk_test_procsim
+INI
+  cat >"$run_dir/adapters/adyen.ini" <<INI
+[processor]
+base_url = https://127.0.0.1:$procsim_port/v71
+pal_base_url = https://127.0.0.1:$procsim_port
+ca_file = $ca_file
+api_key = procsim_adyen_key
+merchant_account = CcpayProcsim
+INI
+  cat >"$run_dir/adapters/authorizenet.ini" <<INI
+[processor]
+base_url = https://127.0.0.1:$procsim_port/xml/v1/request.api
+ca_file = $ca_file
+api_login_id = procsim_login
+transaction_key = procsim_transaction_key
+INI
+  # A unix socket path has at most 107 bytes: a deep checkout gets its sockets in /tmp.
+  socket_dir=$run_dir/data/adapters
+  if [ ${#socket_dir} -gt 85 ]; then socket_dir=$(mktemp -d /tmp/ccpay-sockets.XXXXXX); fi
+  cat >"$run_dir/ccpayd.ini" <<INI
+[gateway]
+socket_dir = $socket_dir
+
+[adapter.stripe]
+config = $run_dir/adapters/stripe.ini
+
+[adapter.adyen]
+config = $run_dir/adapters/adyen.ini
+
+[adapter.authorizenet]
+config = $run_dir/adapters/authorizenet.ini
+INI
+)
+chmod 600 "$run_dir"/adapters/*.ini "$run_dir/ccpayd.ini"
+
+# 3. ccpayd, which starts the adapters before it serves.
+port_file=$run_dir/ccpayd.port
+rm -f "$port_file"
+build/bin/ccpayd --config "$run_dir/ccpayd.ini" --listen 127.0.0.1:50051 --plaintext \
+  --data-dir "$run_dir/data" --port-file "$port_file" "$@" &
+ccpayd_pid=$!
+if ! wait_for_file "$port_file" "$ccpayd_pid" 300; then
+  if kill -0 "$ccpayd_pid" 2>/dev/null; then
+    echo "ccpayd did not start within 30 s" >&2
+  else
+    wait "$ccpayd_pid" || status=$?
+    ccpayd_pid=
+    exit "${status:-1}"
+  fi
+  exit 1
+fi
 port=$(cat "$port_file")
 
 cat <<MSG
 
-ccpayd is serving on 127.0.0.1:$port (plaintext, loopback only); data in $top/var/data.
-It answers server reflection, so no .proto files are needed. Try, from another shell:
+ccpayd is serving on 127.0.0.1:$port (plaintext, loopback only); data in $run_dir/data.
+Its adapters (stripe, adyen, authorizenet) talk to ccpay-procsim on https://127.0.0.1:$procsim_port
+(log: $run_dir/procsim.log; what it charged: curl --cacert $ca_file https://127.0.0.1:$procsim_port/procsim/ledger).
+ccpayd answers server reflection, so no .proto files are needed. Try, from another shell:
 
   # with buf (installed here by the set-up script):
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$port
@@ -45,6 +143,9 @@ It answers server reflection, so no .proto files are needed. Try, from another s
   grpcurl -plaintext -d '{"name_prefix":"ada"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
   grpcurl -plaintext 127.0.0.1:$port ccpay.v1.LedgerService/GetTrialBalance
 
-Ctrl-C stops ccpayd gracefully.
+Ctrl-C stops ccpayd gracefully (and its adapters), then ccpay-procsim.
 MSG
-wait "$pid"
+status=0
+wait "$ccpayd_pid" || status=$?
+ccpayd_pid=
+exit "$status"

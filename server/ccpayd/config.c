@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/limits.h"
 
 enum { MAP_SIZE_BYTES_MIN = 1 << 20 };
+#define ADAPTER_SECTION_PREFIX "adapter."
+#define ADAPTER_BINARY_PREFIX "ccpay-adapter-"
 #define MAP_SIZE_DEFAULT ((uint64_t)16 << 30) /* sparse: costs address space, not disk */
 #define MAP_SIZE_BYTES_MAX ((uint64_t)1 << 44)
 
@@ -31,12 +35,28 @@ static const char usage_text[] =
     "  --map-size SIZE     most the database may grow to, e.g. 512M, 16G\n"
     "                                                     [storage] map_size (16G)\n"
     "  --port-file FILE    write the bound port here once serving (for scripts and tests)\n"
+    "  --adapter-socket-dir DIR  where the adapters' unix sockets go (made 0700)\n"
+    "                                                     [gateway] socket_dir "
+    "(DATA_DIR/adapters)\n"
+    "  --adapter-start-timeout-ms MS  time for a (re)started adapter to answer health\n"
+    "                                                     [gateway] adapter_start_timeout_ms "
+    "(10000)\n"
+    "  --adapter-call-timeout-ms MS   deadline of a call to an adapter\n"
+    "                                                     [gateway] call_timeout_ms (30000)\n"
     "  --help              this text\n"
     "  --version           the version\n"
     "\n"
     "The map size is a ceiling, not an allocation: the file grows as data arrives. When it\n"
     "is reached, writes answer RESOURCE_EXHAUSTED (STORAGE_FULL); restart with a larger\n"
-    "--map-size to grow it. Signals: SIGTERM or SIGINT stop the server gracefully.\n";
+    "--map-size to grow it. Signals: SIGTERM or SIGINT stop the server gracefully.\n"
+    "\n"
+    "Card processors: each [adapter.NAME] section of the config file (NAME: stripe, adyen,\n"
+    "authorizenet) makes ccpayd run that processor's adapter and restart it when it exits:\n"
+    "  binary = PATH    the adapter (default: ccpay-adapter-NAME next to ccpayd)\n"
+    "  config = PATH    its INI file with the processor's credentials; mode 0600 (required)\n"
+    "  log_file = PATH  its output, appended (default: ccpayd's stderr)\n"
+    "  threads = N      its worker threads (default: the adapter's)\n"
+    "[payments] capture_at_submit = true|false: capture card payments at SubmitOrder (false).\n";
 
 const char *config_usage(void) { return usage_text; }
 
@@ -134,6 +154,22 @@ static bool apply(ccpayd_config *c, const char *name, const char *value, const c
     if (!log_level_parse(value, &c->log_level)) rule = "debug, info, warn or error";
   } else if (strcmp(name, "plaintext") == 0) {
     if (!parse_bool(value, &c->plaintext)) rule = "true or false";
+  } else if (strcmp(name, "capture_at_submit") == 0) {
+    if (!parse_bool(value, &c->capture_at_submit)) rule = "true or false";
+  } else if (strcmp(name, "socket_dir") == 0) {
+    if (!copy_setting(c->adapter_socket_dir, sizeof c->adapter_socket_dir, value)) {
+      rule = "a directory path";
+    }
+  } else if (strcmp(name, "adapter_start_timeout_ms") == 0) {
+    if (!parse_unsigned(value, GATEWAY_START_TIMEOUT_MS_MIN, GATEWAY_START_TIMEOUT_MS_MAX,
+                        &c->adapter_start_timeout_ms)) {
+      rule = "a number of milliseconds from 100 to 120000";
+    }
+  } else if (strcmp(name, "call_timeout_ms") == 0) {
+    if (!parse_unsigned(value, GATEWAY_CALL_TIMEOUT_MS_MIN, GATEWAY_CALL_TIMEOUT_MS_MAX,
+                        &c->adapter_call_timeout_ms)) {
+      rule = "a number of milliseconds from 10 to 300000";
+    }
   } else {
     snprintf(e->message, e->size, "%s: unknown setting", shown);
     return false;
@@ -151,12 +187,71 @@ typedef struct ini_context {
   bool failed;
 } ini_context;
 
+/* The adapter of section "adapter.NAME", added on its first setting; NULL (message set)
+ * when NAME is not a valid name or there are too many. */
+static config_adapter *adapter_of_section(ccpayd_config *c, const char *section, const char *shown,
+                                          setting_error *e) {
+  const char *name = section + strlen(ADAPTER_SECTION_PREFIX);
+  for (size_t i = 0; i < c->adapter_count; i++) {
+    if (strcmp(c->adapters[i].name, name) == 0) return &c->adapters[i];
+  }
+  size_t len = strlen(name);
+  bool valid = len > 0 && len < GATEWAY_ADAPTER_NAME_BYTES_MAX;
+  for (size_t i = 0; i < len; i++) {
+    char ch = name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) valid = false;
+  }
+  if (!valid) {
+    snprintf(e->message, e->size, "%s: the adapter name must be 1 to %d of a-z, 0-9 and _", shown,
+             GATEWAY_ADAPTER_NAME_BYTES_MAX - 1);
+    return NULL;
+  }
+  if (c->adapter_count == GATEWAY_ADAPTERS_MAX) {
+    snprintf(e->message, e->size, "%s: at most %d adapters", shown, GATEWAY_ADAPTERS_MAX);
+    return NULL;
+  }
+  config_adapter *a = &c->adapters[c->adapter_count++];
+  memset(a, 0, sizeof *a);
+  memcpy(a->name, name, len + 1);
+  return a;
+}
+
+/* One setting of an [adapter.NAME] section. */
+static bool apply_adapter(ccpayd_config *c, const char *section, const char *name,
+                          const char *value, const char *shown, setting_error *e) {
+  config_adapter *a = adapter_of_section(c, section, shown, e);
+  if (a == NULL) return false;
+  const char *rule = NULL;
+  if (strcmp(name, "binary") == 0) {
+    if (!copy_setting(a->binary, sizeof a->binary, value)) rule = "a file path";
+  } else if (strcmp(name, "config") == 0) {
+    if (!copy_setting(a->config, sizeof a->config, value)) rule = "a file path";
+  } else if (strcmp(name, "log_file") == 0) {
+    if (!copy_setting(a->log_file, sizeof a->log_file, value)) rule = "a file path";
+  } else if (strcmp(name, "threads") == 0) {
+    if (!parse_unsigned(value, 1, SERVER_THREADS_MAX, &a->threads)) rule = "a number from 1 to 64";
+  } else {
+    snprintf(e->message, e->size, "%s: unknown setting (binary, config, log_file, threads)", shown);
+    return false;
+  }
+  if (rule != NULL) {
+    snprintf(e->message, e->size, "%s: \"%s\" is not %s", shown, value, rule);
+    return false;
+  }
+  return true;
+}
+
 static int apply_ini_line(void *user, const char *section, const char *name, const char *value) {
   ini_context *ctx = user;
   if (ctx->failed) return 0;
   char shown[128];
   snprintf(shown, sizeof shown, "[%s] %s", section, name);
-  bool known_section = strcmp(section, "server") == 0 || strcmp(section, "storage") == 0;
+  if (strncmp(section, ADAPTER_SECTION_PREFIX, strlen(ADAPTER_SECTION_PREFIX)) == 0) {
+    if (!apply_adapter(ctx->config, section, name, value, shown, ctx->error)) ctx->failed = true;
+    return ctx->failed ? 0 : 1;
+  }
+  bool known_section = strcmp(section, "server") == 0 || strcmp(section, "storage") == 0 ||
+                       strcmp(section, "gateway") == 0 || strcmp(section, "payments") == 0;
   if (!known_section) {
     snprintf(ctx->error->message, ctx->error->size, "%s: unknown section [%s]", shown, section);
     ctx->failed = true;
@@ -173,6 +268,8 @@ static void set_defaults(ccpayd_config *c) {
   c->map_size_bytes = MAP_SIZE_DEFAULT;
   c->threads = 2;
   c->log_level = LOG_INFO;
+  c->adapter_start_timeout_ms = GATEWAY_START_TIMEOUT_MS_DEFAULT;
+  c->adapter_call_timeout_ms = GATEWAY_CALL_TIMEOUT_MS_DEFAULT;
 }
 
 static const struct option long_options[] = {
@@ -183,6 +280,9 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"log-level", required_argument, NULL, 'v'},
     {"port-file", required_argument, NULL, 'p'},
+    {"adapter-socket-dir", required_argument, NULL, 'S'},
+    {"adapter-start-timeout-ms", required_argument, NULL, 'T'},
+    {"adapter-call-timeout-ms", required_argument, NULL, 'C'},
     {"plaintext", no_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -204,6 +304,12 @@ static const char *setting_of(int code) {
       return "log_level";
     case 'p':
       return "port_file";
+    case 'S':
+      return "socket_dir";
+    case 'T':
+      return "adapter_start_timeout_ms";
+    case 'C':
+      return "call_timeout_ms";
     default:
       return NULL;
   }
@@ -330,4 +436,104 @@ bool config_check_transport(const ccpayd_config *c, char *message, unsigned mess
     return false;
   }
   return true;
+}
+
+/* The directory of ccpayd's own binary, into out. */
+static bool own_directory(char *out, size_t size) {
+  ssize_t n = readlink("/proc/self/exe", out, size - 1);
+  if (n <= 0 || (size_t)n >= size - 1) return false;
+  out[n] = '\0';
+  char *slash = strrchr(out, '/');
+  if (slash == NULL) return false;
+  *slash = '\0';
+  return true;
+}
+
+/* Fills in the binary next to ccpayd when none was given, and checks it runs. */
+static bool check_adapter_binary(config_adapter *a, char *message, unsigned message_size) {
+  if (a->binary[0] == '\0') {
+    char dir[PATH_MAX];
+    int n =
+        own_directory(dir, sizeof dir)
+            ? snprintf(a->binary, sizeof a->binary, "%s/" ADAPTER_BINARY_PREFIX "%s", dir, a->name)
+            : -1;
+    if (n < 0 || (size_t)n >= sizeof a->binary) {
+      snprintf(message, message_size,
+               "[adapter.%s] binary: not set, and ccpayd's own directory is unknown", a->name);
+      return false;
+    }
+  }
+  struct stat st;
+  if (stat(a->binary, &st) != 0 || !S_ISREG(st.st_mode) || access(a->binary, X_OK) != 0) {
+    snprintf(message, message_size, "[adapter.%s] binary: %s is not an executable file", a->name,
+             a->binary);
+    return false;
+  }
+  return true;
+}
+
+/* The adapter refuses a config others may read (it holds credentials): say so now, at
+ * start-up, rather than in an endless restart loop. */
+static bool check_adapter_config(const config_adapter *a, char *message, unsigned message_size) {
+  struct stat st;
+  if (a->config[0] == '\0') {
+    snprintf(message, message_size,
+             "[adapter.%s] config: required (the adapter's INI file with the processor's "
+             "credentials)",
+             a->name);
+    return false;
+  }
+  if (stat(a->config, &st) != 0 || !S_ISREG(st.st_mode) || access(a->config, R_OK) != 0) {
+    snprintf(message, message_size, "[adapter.%s] config: cannot read %s", a->name, a->config);
+    return false;
+  }
+  if ((st.st_mode & 077) != 0) {
+    snprintf(message, message_size,
+             "[adapter.%s] config: %s may be read by group or others (mode %03o); it holds "
+             "credentials: chmod 600 it",
+             a->name, a->config, (unsigned)(st.st_mode & 0777));
+    return false;
+  }
+  return true;
+}
+
+/* The socket directory: defaulted, made absolute, and short enough for every socket. */
+static bool check_socket_dir(ccpayd_config *c, char *message, unsigned message_size) {
+  char dir[PATH_MAX];
+  int n = c->adapter_socket_dir[0] != '\0' ? snprintf(dir, sizeof dir, "%s", c->adapter_socket_dir)
+                                           : snprintf(dir, sizeof dir, "%s/adapters", c->data_dir);
+  if (n > 0 && (size_t)n < sizeof dir && dir[0] != '/') {
+    char cwd[PATH_MAX];
+    n = getcwd(cwd, sizeof cwd) != NULL
+            ? snprintf(c->adapter_socket_dir, sizeof c->adapter_socket_dir, "%s/%s", cwd, dir)
+            : -1;
+  } else if (n > 0 && (size_t)n < sizeof dir) {
+    memcpy(c->adapter_socket_dir, dir, (size_t)n + 1);
+  }
+  if (n < 0 || (size_t)n >= sizeof c->adapter_socket_dir) {
+    snprintf(message, message_size, "[gateway] socket_dir: the path is too long");
+    return false;
+  }
+  for (size_t i = 0; i < c->adapter_count; i++) {
+    /* "DIR/NAME.sock" and its NUL must fit sun_path. */
+    size_t len = strlen(c->adapter_socket_dir) + 1 + strlen(c->adapters[i].name) + 5;
+    if (len >= GATEWAY_SOCKET_PATH_BYTES_MAX) {
+      snprintf(message, message_size,
+               "[gateway] socket_dir: %s/%s.sock is longer than a unix socket path may be "
+               "(%d bytes); choose a shorter directory",
+               c->adapter_socket_dir, c->adapters[i].name, GATEWAY_SOCKET_PATH_BYTES_MAX - 1);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool config_check_adapters(ccpayd_config *c, char *message, unsigned message_size) {
+  for (size_t i = 0; i < c->adapter_count; i++) {
+    if (!check_adapter_config(&c->adapters[i], message, message_size) ||
+        !check_adapter_binary(&c->adapters[i], message, message_size)) {
+      return false;
+    }
+  }
+  return check_socket_dir(c, message, message_size);
 }

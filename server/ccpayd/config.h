@@ -6,11 +6,24 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "base/log.h"
 
 enum { CONFIG_ADDRESS_BYTES_MAX = 256, CONFIG_MESSAGE_BYTES_MAX = 512 };
+
+/* One [adapter.NAME] section: a card processor's adapter process that ccpayd runs. */
+typedef struct config_adapter {
+  char name[GATEWAY_ADAPTER_NAME_BYTES_MAX]; /* the processor: "stripe" */
+  /* The executable; "" in the file means ccpay-adapter-NAME next to ccpayd's own binary
+   * (filled in by config_check_adapters). */
+  char binary[PATH_MAX];
+  char config[PATH_MAX];   /* its INI file: required, and mode 0600 (no group/other bits) */
+  char log_file[PATH_MAX]; /* its stdout and stderr, appended; "" for ccpayd's stderr */
+  unsigned threads;        /* its --threads; 0 for its default */
+} config_adapter;
 
 typedef struct ccpayd_config {
   char listen[CONFIG_ADDRESS_BYTES_MAX]; /* host:port; [v6]:port */
@@ -20,6 +33,16 @@ typedef struct ccpayd_config {
   unsigned threads;
   log_level log_level;
   bool plaintext;
+  /* [payments] capture_at_submit: card payments are captured when the order is
+   * submitted (a sale) instead of when it is invoiced. */
+  bool capture_at_submit;
+  /* [gateway]: where the adapters' sockets go ("" until config_check_adapters makes it
+   * <data_dir>/adapters; always absolute after it), and the timeouts. */
+  char adapter_socket_dir[PATH_MAX];
+  unsigned adapter_start_timeout_ms;
+  unsigned adapter_call_timeout_ms;
+  size_t adapter_count;
+  config_adapter adapters[GATEWAY_ADAPTERS_MAX];
   bool help;
   bool version;
 } ccpayd_config;
@@ -32,6 +55,13 @@ bool config_load(int argc, char **argv, ccpayd_config *config, char *message,
 /* Checks that the combination of settings can run: plaintext only on a loopback
  * address (TLS arrives with the security issue, so for now plaintext is required). */
 bool config_check_transport(const ccpayd_config *config, char *message, unsigned message_size);
+
+/* Completes and checks the adapter settings against the file system: fills in default
+ * binaries and the socket directory (made absolute), and refuses a binary that is not
+ * executable, a config file that is missing or readable by group or others, or a socket
+ * path longer than a unix socket allows. Message names the setting
+ * ("[adapter.stripe] config: ..."). */
+bool config_check_adapters(ccpayd_config *config, char *message, unsigned message_size);
 
 /* The --help text. */
 const char *config_usage(void);

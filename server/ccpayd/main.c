@@ -1,6 +1,8 @@
 /* ccpayd: start-up and shutdown. Order matters: signals are blocked before any thread
- * exists (gRPC starts its own), storage opens before the server accepts calls, and on
- * SIGTERM/SIGINT the server drains its calls while storage is still up to answer them. */
+ * exists (gRPC starts its own, the supervisor one per adapter), storage opens and the
+ * adapters start before the server accepts calls, and on SIGTERM/SIGINT the server
+ * drains its calls while storage and the adapters are still up to answer them; then the
+ * adapters stop, then storage closes. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +12,9 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "config.h"
+#include "gateway/supervisor.h"
 #include "rpc/rpc.h"
+#include "services/payment_flow.h"
 #include "services/services.h"
 #include "storage/store.h"
 
@@ -29,10 +33,12 @@ static bool write_port_file(const char *path, int port) {
   return ok && rename(temporary, path) == 0;
 }
 
-static int serve(const ccpayd_config *config, store *s, ledger_feed *feed) {
-  service_env env = {.store = s, .feed = feed};
+/* Serves until SIGTERM/SIGINT, then drains the server. env's store, feed, gateway and
+ * payment engine are up. */
+static int serve(const ccpayd_config *config, service_env *env) {
+  ledger_feed *feed = env->feed;
   size_t method_count = 0;
-  const rpc_method *methods = services_methods(&env, &method_count);
+  const rpc_method *methods = services_methods(env, &method_count);
   rpc_server_options options = {
       .listen_address = config->listen,
       .threads = config->threads,
@@ -73,6 +79,54 @@ static int serve(const ccpayd_config *config, store *s, ledger_feed *feed) {
   return 0;
 }
 
+/* The payment engine (its gateway threads and recovery loop) around serve: started after
+ * the store and the adapters, stopped after the server and before them. */
+static int run(const ccpayd_config *config, store *s, ledger_feed *feed, supervisor *gateway) {
+  service_env env = {
+      .store = s, .feed = feed, .gateway = gateway, .capture_at_submit = config->capture_at_submit};
+  ccpay_error error;
+  if (payment_engine_start(&env, &env.payments, &error) != CCPAY_OK) {
+    fprintf(stderr, "ccpayd: payments: %s\n", error.message);
+    return 1;
+  }
+  int rc = serve(config, &env);
+  payment_engine_stop(env.payments);
+  return rc;
+}
+
+/* Starts the adapters of the [adapter.*] sections. Those that do not come up within the
+ * start timeout are logged and retried in the background: ccpayd serves all the same
+ * (their calls fail fast as ADAPTER_UNAVAILABLE meanwhile). NULL when the supervisor
+ * itself cannot run (message printed). */
+static supervisor *start_adapters(const ccpayd_config *config) {
+  supervisor_adapter_options adapters[GATEWAY_ADAPTERS_MAX];
+  for (size_t i = 0; i < config->adapter_count; i++) {
+    const config_adapter *a = &config->adapters[i];
+    adapters[i] = (supervisor_adapter_options){
+        .name = a->name,
+        .binary = a->binary,
+        .config = a->config,
+        .log_file = a->log_file[0] != '\0' ? a->log_file : NULL,
+        .threads = a->threads,
+    };
+  }
+  supervisor_options options = {
+      .socket_dir = config->adapter_socket_dir,
+      .adapters = adapters,
+      .adapter_count = config->adapter_count,
+      .start_timeout_ms = config->adapter_start_timeout_ms,
+      .call_timeout_ms = config->adapter_call_timeout_ms,
+      .adapter_log_level = config->log_level,
+  };
+  supervisor *gateway = NULL;
+  ccpay_error error;
+  if (supervisor_start(&options, &gateway, &error) != CCPAY_OK) {
+    fprintf(stderr, "ccpayd: adapters: %s\n", error.message);
+    return NULL;
+  }
+  return gateway;
+}
+
 int main(int argc, char **argv) {
   /* Block the stop signals in every thread (gRPC's included); serve() takes them with
    * sigwait. A peer closing a socket must not kill the process. */
@@ -101,6 +155,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ccpayd: %s\n", message);
     return 2;
   }
+  if (!config_check_adapters(&config, message, sizeof message)) {
+    fprintf(stderr, "ccpayd: %s\n", message);
+    return 2;
+  }
   log_set_level(config.log_level);
 
   store_options storage_options = {.data_dir = config.data_dir,
@@ -111,9 +169,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ccpayd: storage: %s\n", error.message);
     return 1;
   }
+  supervisor *gateway = start_adapters(&config);
+  if (gateway == NULL) {
+    store_close(s);
+    return 1;
+  }
   ledger_feed *feed = ledger_feed_create();
   store_set_commit_listener(s, ledger_feed_notify, feed);
-  int rc = serve(&config, s, feed);
+  int rc = run(&config, s, feed, gateway);
+  /* No call is in flight any more: nothing uses the adapters. */
+  supervisor_stop(gateway);
   store_close(s);
   ledger_feed_destroy(feed);
   log_info("event=stopped");

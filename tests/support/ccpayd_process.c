@@ -208,6 +208,44 @@ bool ccpayd_log_contains(const ccpayd_process *p, const char *needle) {
   return found;
 }
 
+bool ccpayd_wait_for_log(const ccpayd_process *p, const char *text, int timeout_ms) {
+  for (int waited_ms = 0; waited_ms <= timeout_ms; waited_ms += POLL_INTERVAL_MS) {
+    if (ccpayd_log_contains(p, text)) return true;
+    sleep_ms(POLL_INTERVAL_MS);
+  }
+  return false;
+}
+
+/* Scans the adapter_up lines of processor: their count, and the last one's pid. */
+static int scan_adapter_up(const ccpayd_process *p, const char *processor, int *pid) {
+  *pid = 0;
+  char *text = malloc(LOG_PRINT_BYTES_MAX);
+  if (text == NULL) return 0;
+  read_file(p->log_path, text, LOG_PRINT_BYTES_MAX);
+  char needle[96];
+  snprintf(needle, sizeof needle, "event=adapter_up processor=%s ", processor);
+  int count = 0;
+  for (const char *at = strstr(text, needle); at != NULL; at = strstr(at + 1, needle)) {
+    count++;
+    const char *field = strstr(at, " pid=");
+    const char *end = strchr(at, '\n');
+    if (field != NULL && (end == NULL || field < end)) *pid = (int)strtol(field + 5, NULL, 10);
+  }
+  free(text);
+  return count;
+}
+
+int ccpayd_adapter_pid(const ccpayd_process *p, const char *processor) {
+  int pid;
+  scan_adapter_up(p, processor, &pid);
+  return pid;
+}
+
+int ccpayd_adapter_up_count(const ccpayd_process *p, const char *processor) {
+  int pid;
+  return scan_adapter_up(p, processor, &pid);
+}
+
 bool ccpayd_log_has_sanitizer_report(const ccpayd_process *p) {
   static const char *const markers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                                         "runtime error:", "WARNING: ThreadSanitizer",

@@ -58,6 +58,16 @@ bool ccpayd_log_has_sanitizer_report(const ccpayd_process *p);
 /* True when ccpayd.log contains text. */
 bool ccpayd_log_contains(const ccpayd_process *p, const char *text);
 
+/* Waits up to timeout_ms for ccpayd.log to contain text; true when it does. */
+bool ccpayd_wait_for_log(const ccpayd_process *p, const char *text, int timeout_ms);
+
+/* The pid of processor's adapter as the last `event=adapter_up processor=NAME ... pid=N`
+ * line of ccpayd.log reports it; 0 when there is none. */
+int ccpayd_adapter_pid(const ccpayd_process *p, const char *processor);
+
+/* How many `event=adapter_up processor=NAME ` lines ccpayd.log holds. */
+int ccpayd_adapter_up_count(const ccpayd_process *p, const char *processor);
+
 /* Kills the process if it still runs, then removes the directory. */
 void ccpayd_destroy(ccpayd_process *p);
 
