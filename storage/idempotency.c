@@ -108,6 +108,34 @@ ccpay_err idempotency_record(store_txn *txn, const char *request_id,
   return store_put(txn, STORE_DB_IDEMPOTENCY_BY_TIME, k.bytes, k.len, &idempotency_empty, 0, error);
 }
 
+ccpay_err idempotency_update(store_txn *txn, const char *request_id,
+                             const uint8_t hash[IDEMPOTENCY_HASH_BYTES], const uint8_t *reply,
+                             size_t reply_len, ccpay_error *error) {
+  size_t key_len = idempotency_key_len(request_id);
+  CHECK(reply != NULL || reply_len == 0);
+  CHECK(reply_len <= SIZE_MAX - IDEMPOTENCY_REPLY_OFFSET);
+  store_val existing;
+  ccpay_err err = idempotency_lookup(txn, request_id, hash, &existing, error);
+  if (err == CCPAY_ERR_NOT_FOUND) {
+    return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "request_id \"%s\" has no stored reply",
+                           request_id);
+  }
+  if (err != CCPAY_OK) return err;
+  /* Same hash and creation time (the by-time entry stays valid); only the reply moves. */
+  store_val record;
+  err = store_get(txn, STORE_DB_IDEMPOTENCY, request_id, key_len, &record, error);
+  if (err != CCPAY_OK) return err;
+  uint64_t created = key_get_u64(record.data + IDEMPOTENCY_CREATED_OFFSET);
+  uint8_t *space = NULL;
+  err = store_put_reserve(txn, STORE_DB_IDEMPOTENCY, request_id, key_len,
+                          IDEMPOTENCY_REPLY_OFFSET + reply_len, &space, error);
+  if (err != CCPAY_OK) return err;
+  memcpy(space, hash, IDEMPOTENCY_HASH_BYTES);
+  key_put_u64(space + IDEMPOTENCY_CREATED_OFFSET, created);
+  if (reply_len > 0) memcpy(space + IDEMPOTENCY_REPLY_OFFSET, reply, reply_len);
+  return CCPAY_OK;
+}
+
 bool idempotency_time_key(const uint8_t *request_id, size_t request_id_len, store_val record,
                           key_builder *k) {
   CHECK(request_id != NULL && k != NULL);

@@ -35,6 +35,14 @@ ccpay_err idempotency_record(store_txn *txn, const char *request_id,
                              const uint8_t hash[IDEMPOTENCY_HASH_BYTES], const uint8_t *reply,
                              size_t reply_len, ccpay_error *error);
 
+/* Write transaction only: replaces the stored reply of request_id (which must have one,
+ * for the same request) with a newer one, keeping its creation time: an operation that
+ * answers in two steps (an invoice at once, its captures when the processor answers)
+ * stores its latest reply. */
+ccpay_err idempotency_update(store_txn *txn, const char *request_id,
+                             const uint8_t hash[IDEMPOTENCY_HASH_BYTES], const uint8_t *reply,
+                             size_t reply_len, ccpay_error *error);
+
 /* Write transaction only: deletes up to records_max records created before
  * before_ms; *purged says how many. */
 ccpay_err idempotency_purge(store_txn *txn, int64_t before_ms, unsigned records_max,

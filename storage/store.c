@@ -48,6 +48,9 @@ static const char *const store_db_names[STORE_DB_COUNT] = {
     [STORE_DB_ENTRIES] = "entries",
     [STORE_DB_ACCOUNT_BALANCES] = "account_balances",
     [STORE_DB_ACCOUNT_POSTINGS] = "account_postings",
+    [STORE_DB_PAYMENTS] = "payments",
+    [STORE_DB_TRANSACTIONS] = "transactions",
+    [STORE_DB_TRANSACTIONS_OPEN] = "transactions_open",
 };
 
 static const char store_schema_version_key[] = "schema_version";

@@ -43,6 +43,9 @@ typedef enum store_db {
   STORE_DB_ENTRIES,             /* sequence BE -> ccpay.v1.JournalEntry */
   STORE_DB_ACCOUNT_BALANCES,    /* account 0x00 currency -> int64 BE (debit positive) */
   STORE_DB_ACCOUNT_POSTINGS,    /* account 0x00 currency 0x00 ~sequence BE -> int64 BE */
+  STORE_DB_PAYMENTS,            /* id BE -> ccpay.v1.Payment */
+  STORE_DB_TRANSACTIONS,        /* id BE -> ccpay.v1.Transaction */
+  STORE_DB_TRANSACTIONS_OPEN,   /* id BE -> "" while PENDING or UNKNOWN (recovery's list) */
   STORE_DB_COUNT
 } store_db;
 

@@ -1,12 +1,14 @@
 /* verify_store: walks every database of one read snapshot and stops at the first
  * violation. The order is the order of trust: the journal first (everything else about
- * money is derived from it), then balances and posting lists against it, then records
- * against their indexes and each other.
+ * money is derived from it; an entry that names a payment or transaction is matched to
+ * that record as it is read), then balances and posting lists against it, then records
+ * against their indexes and each other, payments and transactions last.
  *
  * Memory: the balances recomputed from the journal live in a hash table with one slot
  * per (account, currency), so memory grows with the number of accounts, never with the
  * number of entries; each record is decoded into an arena that is freed before the
- * next. */
+ * next, and the records a row walks through one at a time (an order's payments, a
+ * payment's transactions) into a scratch arena freed before each. */
 #include "verify.h"
 
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "keys.h"
 #include "ledger.h"
 #include "orders.h"
+#include "payments.h"
 
 enum {
   VERIFY_ID_KEY_BYTES = 8,
@@ -122,6 +125,7 @@ typedef struct verify {
   verify_report *report;
   ccpay_error *error;
   arena *arena;             /* the current row's decoded records */
+  arena *scratch;           /* one of the records a row goes through in turn */
   verify_accounts accounts; /* balances recomputed from the entries */
   uint64_t last_sequence;   /* as meta says */
   uint64_t postings_expected;
@@ -141,15 +145,16 @@ static ccpay_err verify_fail(verify *v, const char *format, ...) {
   return ccpay_error_set(v->error, CCPAY_ERR_INTERNAL, "%s", message);
 }
 
-/* A fresh arena for the next row, freeing the last row's records. */
-static ccpay_err verify_arena_reset(verify *v) {
-  arena_destroy(v->arena);
-  v->arena = arena_create(CALL_ARENA_BYTES_MAX);
-  if (v->arena == NULL) {
-    return ccpay_error_set(v->error, CCPAY_ERR_LIMIT_EXCEEDED, "out of memory");
-  }
+/* A fresh arena in *a, freeing what the last one held. */
+static ccpay_err verify_arena_renew(verify *v, arena **a) {
+  arena_destroy(*a);
+  *a = arena_create(CALL_ARENA_BYTES_MAX);
+  if (*a == NULL) return ccpay_error_set(v->error, CCPAY_ERR_LIMIT_EXCEEDED, "out of memory");
   return CCPAY_OK;
 }
+
+/* A fresh arena for the next row, freeing the last row's records. */
+static ccpay_err verify_arena_reset(verify *v) { return verify_arena_renew(v, &v->arena); }
 
 typedef ccpay_err (*verify_row_fn)(verify *v, store_val key, store_val value);
 
@@ -171,11 +176,11 @@ static ccpay_err verify_walk(verify *v, store_db db, const void *table, verify_r
   return err;
 }
 
-/* Decodes a record into the row's arena; NULL when it does not decode. */
-static ProtobufCMessage *verify_unpack(verify *v, const ProtobufCMessageDescriptor *descriptor,
+/* Decodes a record into arena a; NULL when it does not decode. */
+static ProtobufCMessage *verify_unpack(arena *a, const ProtobufCMessageDescriptor *descriptor,
                                        store_val value) {
-  CHECK(v->arena != NULL && descriptor != NULL);
-  ProtobufCAllocator allocator = arena_protobuf_allocator(v->arena);
+  CHECK(a != NULL && descriptor != NULL);
+  ProtobufCAllocator allocator = arena_protobuf_allocator(a);
   return protobuf_c_message_unpack(descriptor, &allocator, value.len, value.data);
 }
 
@@ -222,6 +227,9 @@ static ccpay_err verify_entry_movements(verify *v, uint64_t sequence,
   return CCPAY_OK;
 }
 
+static ccpay_err verify_entry_links(verify *v, uint64_t sequence,
+                                    const Ccpay__V1__JournalEntry *entry);
+
 static ccpay_err verify_entry_row(verify *v, store_val key, store_val value) {
   if (key.len != VERIFY_ID_KEY_BYTES) return verify_fail(v, "entries: a key of %zu bytes", key.len);
   uint64_t sequence = key_get_u64(key.data);
@@ -230,8 +238,8 @@ static ccpay_err verify_entry_row(verify *v, store_val key, store_val value) {
     return verify_fail(v, "entries: sequence %llu is missing (the next stored is %llu)",
                        (unsigned long long)expected, (unsigned long long)sequence);
   }
-  Ccpay__V1__JournalEntry *entry =
-      (Ccpay__V1__JournalEntry *)verify_unpack(v, &ccpay__v1__journal_entry__descriptor, value);
+  Ccpay__V1__JournalEntry *entry = (Ccpay__V1__JournalEntry *)verify_unpack(
+      v->arena, &ccpay__v1__journal_entry__descriptor, value);
   if (entry == NULL)
     return verify_fail(v, "entry %llu does not decode", (unsigned long long)sequence);
   if (entry->sequence < 0 || (uint64_t)entry->sequence != sequence) {
@@ -243,6 +251,7 @@ static ccpay_err verify_entry_row(verify *v, store_val key, store_val value) {
     return verify_fail(v, "entry %llu: %s", (unsigned long long)sequence, why.message);
   }
   ccpay_err err = verify_entry_movements(v, sequence, entry);
+  if (err == CCPAY_OK) err = verify_entry_links(v, sequence, entry);
   if (err == CCPAY_OK) v->report->entries++;
   return err;
 }
@@ -425,10 +434,10 @@ static const char *verify_record_id(const ProtobufCMessage *record) {
   return *(const char *const *)((const char *)record + field->offset);
 }
 
-/* Reads the record of kind with id; NULL in *out (CCPAY_OK) when there is none. Checks
- * that it decodes and carries its key's id. */
-static ccpay_err verify_read_record(verify *v, const verify_kind *kind, uint64_t id,
-                                    ProtobufCMessage **out) {
+/* Reads the record of kind with id into arena a; NULL in *out (CCPAY_OK) when there is
+ * none. Checks that it decodes and carries its key's id. */
+static ccpay_err verify_read_record_in(verify *v, arena *a, const verify_kind *kind, uint64_t id,
+                                       ProtobufCMessage **out) {
   uint8_t key[VERIFY_ID_KEY_BYTES];
   key_put_u64(key, id);
   store_val value;
@@ -438,7 +447,7 @@ static ccpay_err verify_read_record(verify *v, const verify_kind *kind, uint64_t
   if (err != CCPAY_OK) return err;
   char text[ID_TEXT_BYTES_MAX];
   id_format(kind->kind, id, text);
-  ProtobufCMessage *record = verify_unpack(v, kind->descriptor, value);
+  ProtobufCMessage *record = verify_unpack(a, kind->descriptor, value);
   if (record == NULL) return verify_fail(v, "%s %s does not decode", kind->name, text);
   uint64_t stored = 0;
   const char *stored_text = verify_record_id(record);
@@ -447,6 +456,21 @@ static ccpay_err verify_read_record(verify *v, const verify_kind *kind, uint64_t
   }
   *out = record;
   return CCPAY_OK;
+}
+
+/* verify_read_record_in the row's arena. */
+static ccpay_err verify_read_record(verify *v, const verify_kind *kind, uint64_t id,
+                                    ProtobufCMessage **out) {
+  return verify_read_record_in(v, v->arena, kind, id, out);
+}
+
+/* verify_read_record_in a fresh scratch arena: the record stays valid until the next. */
+static ccpay_err verify_read_scratch(verify *v, const verify_kind *kind, uint64_t id,
+                                     ProtobufCMessage **out) {
+  *out = NULL;
+  ccpay_err err = verify_arena_renew(v, &v->scratch);
+  if (err != CCPAY_OK) return err;
+  return verify_read_record_in(v, v->scratch, kind, id, out);
 }
 
 /* The record's index entry in kind's index i, if it calls for one, must exist. */
@@ -557,6 +581,10 @@ static bool verify_order_index_key(const ProtobufCMessage *record, uint64_t id, 
 static ccpay_err verify_order_check(verify *v, const ProtobufCMessage *record, const char *id_text);
 static ccpay_err verify_invoice_check(verify *v, const ProtobufCMessage *record,
                                       const char *id_text);
+static ccpay_err verify_payment_check(verify *v, const ProtobufCMessage *record,
+                                      const char *id_text);
+static ccpay_err verify_transaction_check(verify *v, const ProtobufCMessage *record,
+                                          const char *id_text);
 
 static const verify_kind verify_customers_kind = {
     .name = "customer",
@@ -595,6 +623,26 @@ static const verify_kind verify_invoices_kind = {
     .counter_offset = offsetof(verify_report, invoices),
 };
 
+/* Payments and transactions have no index: an order lists its payments, a payment its
+ * transactions, and transactions_open is checked on its own (verify_open_row). */
+static const verify_kind verify_payments_kind = {
+    .name = "payment",
+    .db = STORE_DB_PAYMENTS,
+    .kind = ID_PAYMENT,
+    .descriptor = &ccpay__v1__payment__descriptor,
+    .check = verify_payment_check,
+    .counter_offset = offsetof(verify_report, payments),
+};
+
+static const verify_kind verify_transactions_kind = {
+    .name = "transaction",
+    .db = STORE_DB_TRANSACTIONS,
+    .kind = ID_TXN,
+    .descriptor = &ccpay__v1__transaction__descriptor,
+    .check = verify_transaction_check,
+    .counter_offset = offsetof(verify_report, transactions),
+};
+
 /* Whether the record of kind named by text (a field of a record) exists. */
 static ccpay_err verify_reference(verify *v, const verify_kind *kind, const char *text,
                                   ProtobufCMessage **out, bool *valid) {
@@ -624,6 +672,47 @@ static ccpay_err verify_order_invoice(verify *v, const Ccpay__V1__Order *order,
   return CCPAY_OK;
 }
 
+/* A string field as decoded: protobuf-c gives "" for an absent one, but never trust it. */
+static const char *verify_text(const char *text) { return text != NULL ? text : ""; }
+
+/* An order's payment ids: at most PAYMENTS_PER_ORDER_MAX, oldest first (ids grow with
+ * time), each an existing payment that names the order back. */
+static ccpay_err verify_order_payments(verify *v, const Ccpay__V1__Order *order,
+                                       const char *id_text) {
+  if (order->n_payment_ids > PAYMENTS_PER_ORDER_MAX) {
+    return verify_fail(v, "order %s lists %zu payments, more than the %d allowed", id_text,
+                       order->n_payment_ids, PAYMENTS_PER_ORDER_MAX);
+  }
+  uint64_t previous = 0;
+  for (size_t i = 0; i < order->n_payment_ids; i++) {
+    const char *payment_id = verify_text(order->payment_ids[i]);
+    uint64_t id = 0;
+    if (!id_parse(ID_PAYMENT, payment_id, &id)) {
+      return verify_fail(v, "order %s lists payment \"%.40s\", which is no payment id", id_text,
+                         payment_id);
+    }
+    if (id <= previous) {
+      return verify_fail(v,
+                         "order %s lists payment %s twice or out of order (payment_ids run "
+                         "oldest first)",
+                         id_text, payment_id);
+    }
+    previous = id;
+    ProtobufCMessage *record = NULL;
+    ccpay_err err = verify_read_scratch(v, &verify_payments_kind, id, &record);
+    if (err != CCPAY_OK) return err;
+    if (record == NULL) {
+      return verify_fail(v, "order %s lists payment %s, which does not exist", id_text, payment_id);
+    }
+    const char *order_id = verify_text(((const Ccpay__V1__Payment *)record)->order_id);
+    if (strcmp(order_id, verify_text(order->id)) != 0) {
+      return verify_fail(v, "order %s lists payment %s, which is for order \"%.40s\"", id_text,
+                         payment_id, order_id);
+    }
+  }
+  return CCPAY_OK;
+}
+
 static ccpay_err verify_order_check(verify *v, const ProtobufCMessage *record,
                                     const char *id_text) {
   const Ccpay__V1__Order *order = (const Ccpay__V1__Order *)record;
@@ -643,6 +732,7 @@ static ccpay_err verify_order_check(verify *v, const ProtobufCMessage *record,
   for (size_t i = 0; err == CCPAY_OK && i < order->n_invoice_ids; i++) {
     err = verify_order_invoice(v, order, order->invoice_ids[i], id_text);
   }
+  if (err == CCPAY_OK) err = verify_order_payments(v, order, id_text);
   return err;
 }
 
@@ -663,6 +753,485 @@ static ccpay_err verify_invoice_check(verify *v, const ProtobufCMessage *record,
     return verify_fail(v, "invoice %s: entry_sequence %lld is no entry", id_text,
                        (long long)invoice->entry_sequence);
   }
+  return CCPAY_OK;
+}
+
+/* --- Payments and transactions -------------------------------------------------------------- */
+
+#define VERIFY_KIND(x) CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_##x
+#define VERIFY_STATE(x) CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_##x
+
+/* The name of an enum value without its prefix ("PENDING"); NULL for a value the enum
+ * does not have. */
+static const char *verify_enum_name(const ProtobufCEnumDescriptor *d, int value,
+                                    const char *prefix) {
+  const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, value);
+  if (e == NULL) return NULL;
+  size_t n = strlen(prefix);
+  return strncmp(e->name, prefix, n) == 0 ? e->name + n : e->name;
+}
+
+static const char *verify_state_name(Ccpay__V1__TransactionState state) {
+  const char *name =
+      verify_enum_name(&ccpay__v1__transaction_state__descriptor, (int)state, "TRANSACTION_STATE_");
+  return name != NULL ? name : "(unknown state)";
+}
+
+static const char *verify_kind_name(Ccpay__V1__TransactionKind kind) {
+  const char *name =
+      verify_enum_name(&ccpay__v1__transaction_kind__descriptor, (int)kind, "TRANSACTION_KIND_");
+  return name != NULL ? name : "(unknown kind)";
+}
+
+/* Whether t moved money when it succeeded, and so has a journal entry. */
+static bool verify_transaction_posts(const Ccpay__V1__Transaction *t) {
+  return t->state == VERIFY_STATE(SUCCEEDED) &&
+         (t->kind == VERIFY_KIND(CAPTURE) || t->kind == VERIFY_KIND(SALE) ||
+          t->kind == VERIFY_KIND(REFUND));
+}
+
+/* Reads entry sequence (1 to the last) into the row's arena; what names it says which
+ * record's entry_sequence this is, for the message. */
+static ccpay_err verify_read_entry(verify *v, int64_t sequence, const char *what,
+                                   const Ccpay__V1__JournalEntry **out) {
+  *out = NULL;
+  if (sequence <= 0 || (uint64_t)sequence > v->last_sequence) {
+    return verify_fail(v, "%s: entry_sequence %lld is no entry", what, (long long)sequence);
+  }
+  uint8_t key[VERIFY_ID_KEY_BYTES];
+  key_put_u64(key, (uint64_t)sequence);
+  ProtobufCMessage *message = NULL;
+  ccpay_err err =
+      store_get_message(v->txn, STORE_DB_ENTRIES, key, sizeof key,
+                        &ccpay__v1__journal_entry__descriptor, v->arena, &message, v->error);
+  if (err == CCPAY_OK) *out = (const Ccpay__V1__JournalEntry *)message;
+  return err; /* every entry up to the last was read before */
+}
+
+/* An entry that names a transaction is that transaction's entry (and of its payment);
+ * one that names only a payment is that payment's (a received check or cash). So no
+ * operation is posted twice. */
+static ccpay_err verify_entry_links(verify *v, uint64_t sequence,
+                                    const Ccpay__V1__JournalEntry *entry) {
+  const char *transaction_id = verify_text(entry->transaction_id);
+  const char *payment_id = verify_text(entry->payment_id);
+  bool by_transaction = transaction_id[0] != '\0';
+  if (!by_transaction && payment_id[0] == '\0') return CCPAY_OK;
+  const verify_kind *kind = by_transaction ? &verify_transactions_kind : &verify_payments_kind;
+  const char *text = by_transaction ? transaction_id : payment_id;
+  ProtobufCMessage *record = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, kind, text, &record, &valid);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "entry %llu names %s \"%.40s\", which does not exist",
+                       (unsigned long long)sequence, kind->name, text);
+  }
+  int64_t named = 0;
+  const char *record_payment = NULL;
+  if (by_transaction) {
+    named = ((const Ccpay__V1__Transaction *)record)->entry_sequence;
+    record_payment = verify_text(((const Ccpay__V1__Transaction *)record)->payment_id);
+  } else {
+    named = ((const Ccpay__V1__Payment *)record)->entry_sequence;
+    record_payment = payment_id;
+  }
+  if (named < 0 || (uint64_t)named != sequence) {
+    return verify_fail(v, "entry %llu names %s %s, whose entry_sequence is %lld",
+                       (unsigned long long)sequence, kind->name, text, (long long)named);
+  }
+  if (strcmp(payment_id, record_payment) != 0) {
+    return verify_fail(v, "entry %llu names payment \"%.40s\", but its transaction %s is of %s",
+                       (unsigned long long)sequence, payment_id, text, record_payment);
+  }
+  return CCPAY_OK;
+}
+
+/* A payment's amounts, read and checked by verify_payment_amounts. */
+typedef struct verify_amounts {
+  int64_t amount, authorized, captured, refunded, released, pending_capture, pending_refund;
+} verify_amounts;
+
+/* Every amount of p: absent counts as 0; present, it is in the currency of p->amount
+ * (which must have one) and not negative. */
+static ccpay_err verify_payment_amounts(verify *v, const Ccpay__V1__Payment *p, const char *id_text,
+                                        verify_amounts *out) {
+  if (p->amount == NULL || !ledger_currency_valid(verify_text(p->amount->currency_code))) {
+    return verify_fail(v, "payment %s: amount has no currency", id_text);
+  }
+  const char *currency = p->amount->currency_code;
+  const Ccpay__V1__Money *fields[] = {p->amount,        p->authorized, p->captured,
+                                      p->refunded,      p->released,   p->pending_capture,
+                                      p->pending_refund};
+  static const char *const names[] = {"amount",   "authorized",      "captured",      "refunded",
+                                      "released", "pending_capture", "pending_refund"};
+  int64_t *values[] = {&out->amount,   &out->authorized,      &out->captured,      &out->refunded,
+                       &out->released, &out->pending_capture, &out->pending_refund};
+  _Static_assert(sizeof fields / sizeof *fields == sizeof names / sizeof *names, "names");
+  _Static_assert(sizeof values / sizeof *values == sizeof names / sizeof *names, "values");
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    *values[i] = fields[i] != NULL ? fields[i]->amount_minor : 0;
+    const char *code = fields[i] != NULL ? verify_text(fields[i]->currency_code) : currency;
+    if (strcmp(code, currency) != 0) {
+      return verify_fail(v, "payment %s: %s is in \"%.8s\", the payment is in %s", id_text,
+                         names[i], code, currency);
+    }
+    if (*values[i] < 0) {
+      return verify_fail(v, "payment %s: %s is %lld, below 0", id_text, names[i],
+                         (long long)*values[i]);
+    }
+  }
+  return CCPAY_OK;
+}
+
+/* captured + released + pending_capture <= authorized, refunded + pending_refund <=
+ * captured: what is taken or reserved never exceeds what is there. */
+static ccpay_err verify_payment_bounds(verify *v, const verify_amounts *m, const char *id_text) {
+  int64_t taken = 0, returned = 0;
+  bool overflow = __builtin_add_overflow(m->captured, m->released, &taken) ||
+                  __builtin_add_overflow(taken, m->pending_capture, &taken);
+  if (overflow || taken > m->authorized) {
+    return verify_fail(v,
+                       "payment %s: captured %lld + released %lld + pending_capture %lld exceed "
+                       "authorized %lld",
+                       id_text, (long long)m->captured, (long long)m->released,
+                       (long long)m->pending_capture, (long long)m->authorized);
+  }
+  overflow = __builtin_add_overflow(m->refunded, m->pending_refund, &returned);
+  if (overflow || returned > m->captured) {
+    return verify_fail(v, "payment %s: refunded %lld + pending_refund %lld exceed captured %lld",
+                       id_text, (long long)m->refunded, (long long)m->pending_refund,
+                       (long long)m->captured);
+  }
+  return CCPAY_OK;
+}
+
+/* The payment's order exists, lists it, and is of the same customer. */
+static ccpay_err verify_payment_order(verify *v, const Ccpay__V1__Payment *p, const char *id_text) {
+  ProtobufCMessage *record = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_orders_kind, p->order_id, &record, &valid);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "payment %s names order \"%.40s\", which does not exist", id_text,
+                       verify_text(p->order_id));
+  }
+  const Ccpay__V1__Order *order = (const Ccpay__V1__Order *)record;
+  bool listed = false;
+  for (size_t i = 0; !listed && i < order->n_payment_ids; i++) {
+    listed = strcmp(verify_text(order->payment_ids[i]), id_text) == 0;
+  }
+  if (!listed) {
+    return verify_fail(v, "payment %s: its order %s does not list it in payment_ids", id_text,
+                       order->id);
+  }
+  if (strcmp(verify_text(p->customer_id), verify_text(order->customer_id)) != 0) {
+    return verify_fail(v, "payment %s: customer_id \"%.40s\" is not its order's customer %s",
+                       id_text, verify_text(p->customer_id), verify_text(order->customer_id));
+  }
+  return CCPAY_OK;
+}
+
+/* What a payment's transactions add up to, by kind and state. */
+typedef struct verify_sums {
+  int64_t authorized;      /* SUCCEEDED authorizations and sales */
+  int64_t captured;        /* SUCCEEDED captures and sales */
+  int64_t refunded;        /* SUCCEEDED refunds */
+  int64_t pending_capture; /* PENDING or UNKNOWN captures */
+  int64_t pending_refund;  /* PENDING or UNKNOWN refunds */
+  const char *open_id;     /* the listed transaction still PENDING or UNKNOWN, if any */
+  bool named_listed;       /* open_transaction_id is one of the listed transactions */
+  Ccpay__V1__TransactionState named_state; /* and this is its state */
+} verify_sums;
+
+static bool verify_sum_add(int64_t *sum, int64_t amount) {
+  return !__builtin_add_overflow(*sum, amount, sum);
+}
+
+/* Adds t (listed by the payment as listed_id, a string of the row's arena) to sums. */
+static ccpay_err verify_sums_add(verify *v, verify_sums *sums, const Ccpay__V1__Transaction *t,
+                                 const char *listed_id, const char *id_text) {
+  int64_t amount = t->amount != NULL ? t->amount->amount_minor : 0;
+  bool ok = true;
+  if (t->state == VERIFY_STATE(SUCCEEDED)) {
+    if (t->kind == VERIFY_KIND(AUTHORIZE) || t->kind == VERIFY_KIND(SALE)) {
+      ok = verify_sum_add(&sums->authorized, amount);
+    }
+    if (t->kind == VERIFY_KIND(CAPTURE) || t->kind == VERIFY_KIND(SALE)) {
+      ok = ok && verify_sum_add(&sums->captured, amount);
+    }
+    if (t->kind == VERIFY_KIND(REFUND)) ok = verify_sum_add(&sums->refunded, amount);
+  }
+  if (transaction_state_open(t->state)) {
+    if (sums->open_id != NULL) {
+      return verify_fail(v, "payment %s has two open transactions, %s and %s", id_text,
+                         sums->open_id, listed_id);
+    }
+    sums->open_id = listed_id;
+    if (t->kind == VERIFY_KIND(CAPTURE)) ok = verify_sum_add(&sums->pending_capture, amount);
+    if (t->kind == VERIFY_KIND(REFUND)) ok = verify_sum_add(&sums->pending_refund, amount);
+  }
+  if (!ok) return verify_fail(v, "payment %s: its transactions' amounts overflow int64", id_text);
+  return CCPAY_OK;
+}
+
+/* The payment's transaction ids: at most TRANSACTIONS_PER_PAYMENT_MAX, oldest first,
+ * each an existing transaction of this payment; their amounts summed into sums. */
+static ccpay_err verify_payment_transactions(verify *v, const Ccpay__V1__Payment *p,
+                                             const char *id_text, verify_sums *sums) {
+  if (p->n_transaction_ids > TRANSACTIONS_PER_PAYMENT_MAX) {
+    return verify_fail(v, "payment %s lists %zu transactions, more than the %d allowed", id_text,
+                       p->n_transaction_ids, TRANSACTIONS_PER_PAYMENT_MAX);
+  }
+  const char *open_named = verify_text(p->open_transaction_id);
+  uint64_t previous = 0;
+  for (size_t i = 0; i < p->n_transaction_ids; i++) {
+    const char *listed_id = verify_text(p->transaction_ids[i]);
+    uint64_t id = 0;
+    if (!id_parse(ID_TXN, listed_id, &id)) {
+      return verify_fail(v, "payment %s lists transaction \"%.40s\", which is no transaction id",
+                         id_text, listed_id);
+    }
+    if (id <= previous) {
+      return verify_fail(v,
+                         "payment %s lists transaction %s twice or out of order "
+                         "(transaction_ids run oldest first)",
+                         id_text, listed_id);
+    }
+    previous = id;
+    ProtobufCMessage *record = NULL;
+    ccpay_err err = verify_read_scratch(v, &verify_transactions_kind, id, &record);
+    if (err != CCPAY_OK) return err;
+    if (record == NULL) {
+      return verify_fail(v, "payment %s lists transaction %s, which does not exist", id_text,
+                         listed_id);
+    }
+    const Ccpay__V1__Transaction *t = (const Ccpay__V1__Transaction *)record;
+    if (strcmp(verify_text(t->payment_id), id_text) != 0) {
+      return verify_fail(v, "payment %s lists transaction %s, which is for payment \"%.40s\"",
+                         id_text, listed_id, verify_text(t->payment_id));
+    }
+    if (strcmp(listed_id, open_named) == 0) {
+      sums->named_listed = true;
+      sums->named_state = t->state;
+    }
+    err = verify_sums_add(v, sums, t, listed_id, id_text);
+    if (err != CCPAY_OK) return err;
+  }
+  return CCPAY_OK;
+}
+
+/* open_transaction_id names exactly the one listed transaction still open, or is empty
+ * when there is none. */
+static ccpay_err verify_payment_open(verify *v, const Ccpay__V1__Payment *p,
+                                     const verify_sums *sums, const char *id_text) {
+  const char *named = verify_text(p->open_transaction_id);
+  if (named[0] != '\0' && !sums->named_listed) {
+    return verify_fail(v,
+                       "payment %s: open_transaction_id \"%.40s\" is not one of its transactions",
+                       id_text, named);
+  }
+  if (named[0] != '\0' && !transaction_state_open(sums->named_state)) {
+    return verify_fail(v, "payment %s: open_transaction_id %s is %s, not PENDING or UNKNOWN",
+                       id_text, named, verify_state_name(sums->named_state));
+  }
+  if (sums->open_id != NULL && strcmp(sums->open_id, named) != 0) {
+    return verify_fail(v, "payment %s: transaction %s is open but open_transaction_id is \"%.40s\"",
+                       id_text, sums->open_id, named);
+  }
+  return CCPAY_OK;
+}
+
+/* The payment's running amounts equal what its transactions add up to. authorized and
+ * captured only for cards: a received check or cash counts as both without any. */
+static ccpay_err verify_payment_sums(verify *v, const Ccpay__V1__Payment *p,
+                                     const verify_amounts *m, const verify_sums *sums,
+                                     const char *id_text) {
+  bool card = p->tender_type == CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD;
+  struct {
+    bool applies;
+    const char *field;
+    int64_t stored, summed;
+    const char *what;
+  } rules[] = {
+      {card, "authorized", m->authorized, sums->authorized, "SUCCEEDED authorizations and sales"},
+      {card, "captured", m->captured, sums->captured, "SUCCEEDED captures and sales"},
+      {true, "refunded", m->refunded, sums->refunded, "SUCCEEDED refunds"},
+      {true, "pending_capture", m->pending_capture, sums->pending_capture,
+       "PENDING and UNKNOWN captures"},
+      {true, "pending_refund", m->pending_refund, sums->pending_refund,
+       "PENDING and UNKNOWN refunds"},
+  };
+  for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+    if (rules[i].applies && rules[i].stored != rules[i].summed) {
+      return verify_fail(v, "payment %s: %s is %lld, its %s sum to %lld", id_text, rules[i].field,
+                         (long long)rules[i].stored, rules[i].what, (long long)rules[i].summed);
+    }
+  }
+  return CCPAY_OK;
+}
+
+/* A received check or cash names the entry that posted it; that entry names it back. */
+static ccpay_err verify_payment_entry(verify *v, const Ccpay__V1__Payment *p, const char *id_text) {
+  if (p->entry_sequence == 0) return CCPAY_OK;
+  char what[ID_TEXT_BYTES_MAX + 16];
+  snprintf(what, sizeof what, "payment %s", id_text);
+  const Ccpay__V1__JournalEntry *entry = NULL;
+  ccpay_err err = verify_read_entry(v, p->entry_sequence, what, &entry);
+  if (err != CCPAY_OK) return err;
+  if (strcmp(verify_text(entry->payment_id), id_text) != 0 ||
+      verify_text(entry->transaction_id)[0] != '\0') {
+    return verify_fail(v, "payment %s: entry %lld is for payment \"%.40s\" transaction \"%.40s\"",
+                       id_text, (long long)p->entry_sequence, verify_text(entry->payment_id),
+                       verify_text(entry->transaction_id));
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_payment_check(verify *v, const ProtobufCMessage *record,
+                                      const char *id_text) {
+  const Ccpay__V1__Payment *p = (const Ccpay__V1__Payment *)record;
+  CHECK(p->base.descriptor == &ccpay__v1__payment__descriptor);
+  verify_amounts amounts = {0};
+  verify_sums sums = {0};
+  ccpay_err err = verify_payment_order(v, p, id_text);
+  if (err == CCPAY_OK) err = verify_payment_amounts(v, p, id_text, &amounts);
+  if (err == CCPAY_OK) err = verify_payment_bounds(v, &amounts, id_text);
+  if (err == CCPAY_OK) err = verify_payment_transactions(v, p, id_text, &sums);
+  if (err == CCPAY_OK) err = verify_payment_open(v, p, &sums, id_text);
+  if (err == CCPAY_OK) err = verify_payment_sums(v, p, &amounts, &sums, id_text);
+  if (err == CCPAY_OK) err = verify_payment_entry(v, p, id_text);
+  return err;
+}
+
+/* t's payment exists, lists it, and is of the same order and currency. */
+static ccpay_err verify_transaction_payment(verify *v, const Ccpay__V1__Transaction *t,
+                                            const char *id_text) {
+  ProtobufCMessage *record = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_payments_kind, t->payment_id, &record, &valid);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "transaction %s names payment \"%.40s\", which does not exist", id_text,
+                       verify_text(t->payment_id));
+  }
+  const Ccpay__V1__Payment *p = (const Ccpay__V1__Payment *)record;
+  bool listed = false;
+  for (size_t i = 0; !listed && i < p->n_transaction_ids; i++) {
+    listed = strcmp(verify_text(p->transaction_ids[i]), id_text) == 0;
+  }
+  if (!listed) {
+    return verify_fail(v, "transaction %s: its payment %s does not list it in transaction_ids",
+                       id_text, p->id);
+  }
+  if (strcmp(verify_text(t->order_id), verify_text(p->order_id)) != 0) {
+    return verify_fail(v, "transaction %s: order_id \"%.40s\" is not its payment's order %s",
+                       id_text, verify_text(t->order_id), verify_text(p->order_id));
+  }
+  /* Payments were all checked before: each has an amount with a currency. */
+  const char *currency = p->amount != NULL ? verify_text(p->amount->currency_code) : "";
+  if (t->amount == NULL) return verify_fail(v, "transaction %s has no amount", id_text);
+  if (strcmp(verify_text(t->amount->currency_code), currency) != 0) {
+    return verify_fail(v, "transaction %s: its amount is not in its payment's currency %s", id_text,
+                       currency);
+  }
+  if (t->amount->amount_minor < 0) {
+    return verify_fail(v, "transaction %s: amount %lld is below 0", id_text,
+                       (long long)t->amount->amount_minor);
+  }
+  return CCPAY_OK;
+}
+
+/* In transactions_open exactly while PENDING or UNKNOWN. */
+static ccpay_err verify_transaction_listed_open(verify *v, const Ccpay__V1__Transaction *t,
+                                                const char *id_text) {
+  uint64_t id = 0;
+  CHECK(id_parse(ID_TXN, id_text, &id)); /* the record's key, formatted by its walk */
+  uint8_t key[VERIFY_ID_KEY_BYTES];
+  key_put_u64(key, id);
+  store_val value;
+  ccpay_err err = store_get(v->txn, STORE_DB_TRANSACTIONS_OPEN, key, sizeof key, &value, v->error);
+  if (err != CCPAY_OK && err != CCPAY_ERR_NOT_FOUND) return err;
+  bool listed = err == CCPAY_OK;
+  bool open = transaction_state_open(t->state);
+  if (open && !listed) {
+    return verify_fail(v, "transaction %s is %s but not in transactions_open", id_text,
+                       verify_state_name(t->state));
+  }
+  if (!open && listed) {
+    return verify_fail(v, "transaction %s is %s but still in transactions_open", id_text,
+                       verify_state_name(t->state));
+  }
+  return CCPAY_OK;
+}
+
+/* A capture, sale or refund that succeeded names the entry that posted it, and that
+ * entry names it back; any other transaction posted nothing. */
+static ccpay_err verify_transaction_entry(verify *v, const Ccpay__V1__Transaction *t,
+                                          const char *id_text) {
+  bool posts = verify_transaction_posts(t);
+  if (posts && t->entry_sequence == 0) {
+    return verify_fail(v, "transaction %s: a SUCCEEDED %s names no entry", id_text,
+                       verify_kind_name(t->kind));
+  }
+  if (!posts && t->entry_sequence != 0) {
+    return verify_fail(v, "transaction %s: a %s %s posts nothing, but entry_sequence is %lld",
+                       id_text, verify_state_name(t->state), verify_kind_name(t->kind),
+                       (long long)t->entry_sequence);
+  }
+  if (t->entry_sequence == 0) return CCPAY_OK;
+  char what[ID_TEXT_BYTES_MAX + 16];
+  snprintf(what, sizeof what, "transaction %s", id_text);
+  const Ccpay__V1__JournalEntry *entry = NULL;
+  ccpay_err err = verify_read_entry(v, t->entry_sequence, what, &entry);
+  if (err != CCPAY_OK) return err;
+  if (strcmp(verify_text(entry->transaction_id), id_text) != 0) {
+    return verify_fail(v, "transaction %s: entry %lld is for transaction \"%.40s\"", id_text,
+                       (long long)t->entry_sequence, verify_text(entry->transaction_id));
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_transaction_check(verify *v, const ProtobufCMessage *record,
+                                          const char *id_text) {
+  const Ccpay__V1__Transaction *t = (const Ccpay__V1__Transaction *)record;
+  CHECK(t->base.descriptor == &ccpay__v1__transaction__descriptor);
+  if (t->kind == VERIFY_KIND(UNSPECIFIED) ||
+      verify_enum_name(&ccpay__v1__transaction_kind__descriptor, (int)t->kind, "") == NULL) {
+    return verify_fail(v, "transaction %s: kind %d is no kind", id_text, (int)t->kind);
+  }
+  if (t->state == VERIFY_STATE(UNSPECIFIED) ||
+      verify_enum_name(&ccpay__v1__transaction_state__descriptor, (int)t->state, "") == NULL) {
+    return verify_fail(v, "transaction %s: state %d is no state", id_text, (int)t->state);
+  }
+  ccpay_err err = verify_transaction_payment(v, t, id_text);
+  if (err == CCPAY_OK) err = verify_transaction_listed_open(v, t, id_text);
+  if (err == CCPAY_OK) err = verify_transaction_entry(v, t, id_text);
+  return err;
+}
+
+/* transactions_open: every key names an existing transaction that is still open. */
+static ccpay_err verify_open_row(verify *v, store_val key, store_val value) {
+  if (key.len != VERIFY_ID_KEY_BYTES) {
+    return verify_fail(v, "transactions_open: a key of %zu bytes", key.len);
+  }
+  uint64_t id = key_get_u64(key.data);
+  char text[ID_TEXT_BYTES_MAX];
+  id_format(ID_TXN, id, text);
+  ProtobufCMessage *record = NULL;
+  ccpay_err err = verify_read_record(v, &verify_transactions_kind, id, &record);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "transactions_open: an entry names transaction %s, which does not exist",
+                       text);
+  }
+  Ccpay__V1__TransactionState state = ((const Ccpay__V1__Transaction *)record)->state;
+  if (!transaction_state_open(state)) {
+    return verify_fail(v, "transactions_open: transaction %s is %s, not PENDING or UNKNOWN", text,
+                       verify_state_name(state));
+  }
+  v->report->index_entries++;
+  (void)value;
   return CCPAY_OK;
 }
 
@@ -723,6 +1292,9 @@ static ccpay_err verify_all(verify *v) {
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_customers_kind);
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_orders_kind);
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_invoices_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_payments_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_transactions_kind);
+  if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_TRANSACTIONS_OPEN, NULL, verify_open_row);
   if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_IDEMPOTENCY, NULL, verify_idempotency_row);
   if (err == CCPAY_OK) {
     err = verify_walk(v, STORE_DB_IDEMPOTENCY_BY_TIME, NULL, verify_idempotency_time_row);
@@ -739,6 +1311,7 @@ ccpay_err verify_store(store *s, verify_report *report, ccpay_error *error) {
   if (err != CCPAY_OK) return err;
   err = verify_all(&v);
   store_read_end(v.txn);
+  arena_destroy(v.scratch);
   arena_destroy(v.arena);
   free(v.accounts.slots);
   CHECK(err != CCPAY_OK || v.postings_expected <= report->index_entries);

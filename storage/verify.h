@@ -10,7 +10,29 @@
  * - every index entry (customers by name/email/phone, orders by status/customer/hold,
  *   idempotency by time) points at a record whose values produce that key, and every
  *   record has all the index entries its values call for;
- * - every invoice names an existing order, and every order's invoice ids exist. */
+ * - every invoice names an existing order, and every order's invoice ids exist;
+ * - payments: every payment decodes and carries its key's id; its order exists, lists it
+ *   in payment_ids and has the same customer_id; its amounts are not negative and are
+ *   in the currency of its amount, with captured + released + pending_capture <=
+ *   authorized and refunded + pending_refund <= captured; it lists at most
+ *   TRANSACTIONS_PER_PAYMENT_MAX transactions, oldest first, each existing and naming
+ *   it back; at most one of them is open (PENDING or UNKNOWN), and open_transaction_id
+ *   names exactly that one, or is empty when none is; its SUCCEEDED REFUND amounts sum
+ *   to refunded, its open CAPTURE and REFUND amounts to pending_capture and
+ *   pending_refund, and for a card its SUCCEEDED AUTHORIZE and SALE amounts to
+ *   authorized, its SUCCEEDED CAPTURE and SALE amounts to captured; a received check or
+ *   cash names its entry (0 or an entry naming this payment and no transaction);
+ * - every order lists at most PAYMENTS_PER_ORDER_MAX payments, oldest first, each
+ *   existing and naming the order back;
+ * - transactions: every transaction decodes and carries its key's id; its kind and
+ *   state are known values; its payment exists and lists it, with the same order_id;
+ *   its amount is not negative and in its payment's currency; it is in
+ *   transactions_open exactly when PENDING or UNKNOWN, and every key of
+ *   transactions_open names such a transaction; entry_sequence is an entry naming this
+ *   transaction for a SUCCEEDED CAPTURE, SALE or REFUND, and 0 for any other;
+ * - every journal entry that names a transaction is the entry that transaction names
+ *   (and is of its payment), and one naming only a payment is that payment's entry: no
+ *   operation is posted twice. */
 #ifndef CCPAY_STORAGE_VERIFY_H
 #define CCPAY_STORAGE_VERIFY_H
 
@@ -25,6 +47,8 @@ typedef struct verify_report {
   uint64_t customers;
   uint64_t orders;
   uint64_t invoices;
+  uint64_t payments;
+  uint64_t transactions;
   uint64_t index_entries;
 } verify_report;
 
@@ -36,7 +60,9 @@ typedef struct verify_report {
  * No read transaction of the caller's may be needed meanwhile: this opens its own.
  *
  * index_entries counts the entries of every index checked: customers and orders by
- * each key, idempotency by time, and the accounts' posting lists. */
+ * each key, idempotency by time, the accounts' posting lists, and transactions_open.
+ * Memory also holds one record of each kind at a time, however many a payment or an
+ * order lists. */
 ccpay_err verify_store(store *s, verify_report *report, ccpay_error *error);
 
 #endif

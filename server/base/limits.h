@@ -36,6 +36,26 @@ enum {
   ORDER_REASON_BYTES_MAX = 200,
   ORDER_CHARGE_CODE_BYTES_MAX = 32,
 
+  /* Payments. */
+  PAYMENTS_PER_ORDER_MAX = 20,
+  TRANSACTIONS_PER_PAYMENT_MAX = 100,
+  PAYMENT_TOKEN_BYTES_MAX = 255,
+  PAYMENT_BRAND_BYTES_MAX = 32,
+  PAYMENT_HOLDER_NAME_BYTES_MAX = 100,
+  PAYMENT_POSTAL_CODE_BYTES_MAX = 16,
+  PAYMENT_CHECK_NUMBER_BYTES_MAX = 32,
+  PAYMENT_REFERENCE_BYTES_MAX = 64,
+  PAYMENT_PROCESSOR_BYTES_MAX = 32,
+  /* Processor operations in flight at once (gateway worker threads). */
+  PAYMENT_GATEWAY_THREADS = 8,
+  /* How long ccpayd waits for an adapter's answer before the outcome is UNKNOWN. */
+  PAYMENT_GATEWAY_CALL_TIMEOUT_MS = 30000,
+  /* The recovery loop: how often it looks for open transactions, how many it takes per
+   * round, and how long a transaction must be left alone before it asks about it. */
+  PAYMENT_RECOVERY_INTERVAL_MS = 1000,
+  PAYMENT_RECOVERY_BATCH = 32,
+  PAYMENT_RECOVERY_GRACE_MS = 2000,
+
   /* Write path: commands in one LMDB transaction, and commands waiting for the writer
    * before new writes are refused with RESOURCE_EXHAUSTED. */
   STORE_BATCH_COMMANDS_MAX = 256,
@@ -49,6 +69,49 @@ enum {
   SERVER_CALLS_REQUESTED_PER_METHOD = 8,
   /* How long shutdown waits for in-flight calls before cancelling them. */
   SHUTDOWN_DRAIN_MS = 5000,
+
+  /* gRPC client (server/rpc/rpc_client.h): longest target; how long a call waits for a
+   * channel that is still connecting before failing fast as never sent; how long past
+   * its deadline a call may take to end before it is cancelled; reconnect back-off to a
+   * local peer. */
+  RPC_CLIENT_TARGET_BYTES_MAX = 256,
+  RPC_CLIENT_CONNECT_WAIT_MS = 1000,
+  RPC_CLIENT_GRACE_MS = 2000,
+  RPC_CLIENT_RECONNECT_BACKOFF_MS_MIN = 100,
+  RPC_CLIENT_RECONNECT_BACKOFF_MS_MAX = 1000,
+
+  /* Gateway adapters (server/gateway): how many ccpayd supervises; a name ([a-z0-9_],
+   * also the processor's name and the socket's file name); a unix socket path
+   * (sizeof sun_path, NUL included). */
+  GATEWAY_ADAPTERS_MAX = 8,
+  GATEWAY_ADAPTER_NAME_BYTES_MAX = 32,
+  GATEWAY_SOCKET_PATH_BYTES_MAX = 108,
+  /* Settings' defaults and bounds: how long a (re)started adapter has to answer health
+   * checks before it is killed and started again; a call's deadline. */
+  GATEWAY_START_TIMEOUT_MS_DEFAULT = 10000,
+  GATEWAY_START_TIMEOUT_MS_MIN = 100,
+  GATEWAY_START_TIMEOUT_MS_MAX = 120000,
+  GATEWAY_CALL_TIMEOUT_MS_DEFAULT = 30000,
+  GATEWAY_CALL_TIMEOUT_MS_MIN = 10,
+  GATEWAY_CALL_TIMEOUT_MS_MAX = 300000,
+  /* Restart back-off after an adapter exits: doubling from MIN to MAX, back to MIN once
+   * an adapter has stayed up STABLE_MS. */
+  GATEWAY_RESTART_BACKOFF_MS_MIN = 100,
+  GATEWAY_RESTART_BACKOFF_MS_MAX = 5000,
+  GATEWAY_RESTART_STABLE_MS = 30000,
+  /* How often the supervisor looks for exited adapters, and health-checks running ones;
+   * a health check's deadline; unanswered connection attempts in a row (the socket gone
+   * or refusing) before a running adapter is restarted. A slow answer never counts: a
+   * busy adapter is not a broken one. */
+  GATEWAY_POLL_MS = 20,
+  GATEWAY_HEALTH_INTERVAL_MS = 2000,
+  GATEWAY_HEALTH_TIMEOUT_MS = 1000,
+  GATEWAY_HEALTH_FAILURES_MAX = 3,
+  /* After SIGTERM, how long an adapter has to drain its calls (it waits up to
+   * SHUTDOWN_DRAIN_MS) and exit before SIGKILL. */
+  GATEWAY_STOP_TIMEOUT_MS = 7000,
+  /* Currencies kept from an adapter's Capabilities. */
+  GATEWAY_CURRENCIES_MAX = 32,
 };
 
 /* Idempotency records are kept 30 days (Adyen keeps keys 31, Stripe at least 1). */
@@ -59,5 +122,17 @@ _Static_assert(STORE_BATCH_COMMANDS_MAX <= STORE_QUEUE_COMMANDS_MAX, "a batch fi
 _Static_assert(REQUEST_BYTES_MAX < CALL_ARENA_BYTES_MAX / 4,
                "a decoded request and its reply fit a call's arena");
 _Static_assert(REQUEST_ID_BYTES_MAX + 1 < STORE_KEY_BYTES_MAX, "a request_id is a valid key");
+_Static_assert(GATEWAY_RESTART_BACKOFF_MS_MIN <= GATEWAY_RESTART_BACKOFF_MS_MAX,
+               "restart back-off grows from its minimum");
+_Static_assert(GATEWAY_STOP_TIMEOUT_MS > SHUTDOWN_DRAIN_MS,
+               "an adapter stopping gracefully is given its whole drain");
+_Static_assert(GATEWAY_HEALTH_TIMEOUT_MS + RPC_CLIENT_GRACE_MS < GATEWAY_STOP_TIMEOUT_MS,
+               "a health check in flight never holds up a stop for long");
+_Static_assert(GATEWAY_START_TIMEOUT_MS_MIN <= GATEWAY_START_TIMEOUT_MS_DEFAULT &&
+                   GATEWAY_START_TIMEOUT_MS_DEFAULT <= GATEWAY_START_TIMEOUT_MS_MAX,
+               "the default start timeout is within its bounds");
+_Static_assert(GATEWAY_CALL_TIMEOUT_MS_MIN <= GATEWAY_CALL_TIMEOUT_MS_DEFAULT &&
+                   GATEWAY_CALL_TIMEOUT_MS_DEFAULT <= GATEWAY_CALL_TIMEOUT_MS_MAX,
+               "the default call timeout is within its bounds");
 
 #endif

@@ -5,10 +5,14 @@
 #include "base/check.h"
 #include "money.h"
 
-enum { INVOICE_POSTINGS_MAX = 5 };
+enum { INVOICE_POSTINGS_MAX = 5, TRANSFER_POSTINGS = 2 };
 
 char *account_receivable(const char *customer_id, arena *a) {
   return arena_printf(a, ACCOUNT_RECEIVABLE_PREFIX "%s", customer_id);
+}
+
+char *account_card_clearing(const char *processor, arena *a) {
+  return arena_printf(a, ACCOUNT_CARD_CLEARING_PREFIX "%s", processor);
 }
 
 /* Appends a posting unless amount is zero. */
@@ -61,4 +65,21 @@ ccpay_err accounts_invoice_entry(const Ccpay__V1__Invoice *inv, arena *a,
 
 exhausted:
   return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "invoice entry: out of call memory");
+}
+
+Ccpay__V1__JournalEntry *accounts_transfer_entry(const char *kind, const char *debit_account,
+                                                 const char *credit_account, const char *currency,
+                                                 int64_t amount, arena *a) {
+  CHECK(amount > 0 && strcmp(debit_account, credit_account) != 0);
+  Ccpay__V1__JournalEntry *e = arena_alloc(a, sizeof *e);
+  if (e == NULL) return NULL;
+  ccpay__v1__journal_entry__init(e);
+  e->postings = arena_alloc(a, TRANSFER_POSTINGS * sizeof *e->postings);
+  if (e->postings == NULL) return NULL;
+  e->kind = (char *)kind;
+  if (!add_posting(e, debit_account, currency, amount, a) ||
+      !add_posting(e, credit_account, currency, -amount, a)) {
+    return NULL;
+  }
+  return e;
 }

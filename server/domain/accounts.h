@@ -8,7 +8,13 @@
  * |----------------|----------------------|--------------------------------------------|
  * | order invoiced | receivable:<cus_…>   | revenue, tax_payable, shipping_revenue,    |
  * |                |                      | other_charges_revenue                      |
- * Later events (payments, refunds, write-offs, settlement) add rows as they arrive. */
+ * | card captured  | card_clearing:<proc> | receivable:<cus_…>                         |
+ * | (or sale)      |                      |                                            |
+ * | check received | undeposited_checks   | receivable:<cus_…>                         |
+ * | cash received  | cash                 | receivable:<cus_…>                         |
+ * | card refunded  | receivable:<cus_…>   | card_clearing:<proc>                       |
+ * Authorizations and voids move no money and post nothing. Later events (write-offs,
+ * refund checks, settlement) add rows as they arrive. */
 #ifndef CCPAY_DOMAIN_ACCOUNTS_H
 #define CCPAY_DOMAIN_ACCOUNTS_H
 
@@ -23,7 +29,14 @@
 #define ACCOUNT_SHIPPING_REVENUE "shipping_revenue"
 #define ACCOUNT_OTHER_CHARGES_REVENUE "other_charges_revenue"
 
+#define ACCOUNT_CARD_CLEARING_PREFIX "card_clearing:"
+#define ACCOUNT_UNDEPOSITED_CHECKS "undeposited_checks"
+#define ACCOUNT_CASH "cash"
+
 #define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
+#define ENTRY_KIND_PAYMENT_RECEIVED "PAYMENT_RECEIVED"
+#define ENTRY_KIND_PAYMENT_CAPTURED "PAYMENT_CAPTURED"
+#define ENTRY_KIND_REFUND_ISSUED "REFUND_ISSUED"
 
 /* "receivable:<customer_id>" in arena a; NULL when exhausted. */
 char *account_receivable(const char *customer_id, arena *a);
@@ -34,5 +47,15 @@ char *account_receivable(const char *customer_id, arena *a);
  * caller. */
 ccpay_err accounts_invoice_entry(const Ccpay__V1__Invoice *invoice, arena *a,
                                  Ccpay__V1__JournalEntry **out, ccpay_error *error);
+
+/* "card_clearing:<processor>" in arena a; NULL when exhausted. */
+char *account_card_clearing(const char *processor, arena *a);
+
+/* A two-posting entry of kind: debit_account debited and credit_account credited with
+ * amount (> 0) in currency. Identifying fields (customer, order, payment, transaction)
+ * are the caller's to set. NULL when the arena is exhausted. */
+Ccpay__V1__JournalEntry *accounts_transfer_entry(const char *kind, const char *debit_account,
+                                                 const char *credit_account, const char *currency,
+                                                 int64_t amount, arena *a);
 
 #endif

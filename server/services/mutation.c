@@ -40,13 +40,8 @@ static ccpay_err mutation_execute(store_txn *txn, store_write *w) {
   rc = m->execute(txn, m->input, a, &reply, &w->error);
   if (rc != CCPAY_OK) return rc;
   CHECK(reply != NULL);
-  m->reply_len = protobuf_c_message_get_packed_size(reply);
-  m->reply = arena_alloc(a, m->reply_len == 0 ? 1 : m->reply_len);
-  if (m->reply == NULL) {
-    return ccpay_error_set(&w->error, CCPAY_ERR_LIMIT_EXCEEDED, "reply too large");
-  }
-  size_t packed = protobuf_c_message_pack(reply, m->reply);
-  CHECK(packed == m->reply_len);
+  rc = mutation_pack_reply(reply, a, &m->reply, &m->reply_len, &w->error);
+  if (rc != CCPAY_OK) return rc;
   return idempotency_record(txn, m->request_id, m->hash, m->reply, m->reply_len, &w->error);
 }
 
@@ -60,25 +55,40 @@ static void mutation_done(store_write *w) {
   }
 }
 
+ccpay_err mutation_pack_reply(const ProtobufCMessage *reply, arena *a, uint8_t **out, size_t *len,
+                              ccpay_error *error) {
+  *len = protobuf_c_message_get_packed_size(reply);
+  *out = arena_alloc(a, *len == 0 ? 1 : *len);
+  if (*out == NULL) return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "reply too large");
+  size_t packed = protobuf_c_message_pack(reply, *out);
+  CHECK(packed == *len);
+  return CCPAY_OK;
+}
+
+bool mutation_request_hash(rpc_call *call, const ProtobufCMessage *request,
+                           uint8_t hash[IDEMPOTENCY_HASH_BYTES]) {
+  size_t request_len = protobuf_c_message_get_packed_size(request);
+  uint8_t *canonical = arena_alloc(rpc_call_arena(call), request_len == 0 ? 1 : request_len);
+  if (canonical == NULL) return false;
+  protobuf_c_message_pack(request, canonical);
+  idempotency_hash(rpc_call_method_name(call), canonical, request_len, hash);
+  return true;
+}
+
 void mutation_submit(rpc_call *call, store *s, const char *request_id,
                      const ProtobufCMessage *request, mutation_execute_fn execute,
                      const void *input) {
-  arena *a = rpc_call_arena(call);
-  mutation *m = arena_calloc(a, sizeof *m);
-  size_t request_len = protobuf_c_message_get_packed_size(request);
-  uint8_t *canonical = arena_alloc(a, request_len == 0 ? 1 : request_len);
-  if (m == NULL || canonical == NULL) {
+  mutation *m = arena_calloc(rpc_call_arena(call), sizeof *m);
+  if (m == NULL || !mutation_request_hash(call, request, m->hash)) {
     ccpay_error error;
     ccpay_error_set(&error, CCPAY_ERR_LIMIT_EXCEEDED, "request too large for one call");
     rpc_call_fail(call, &error);
     return;
   }
-  protobuf_c_message_pack(request, canonical);
   m->call = call;
   m->request_id = request_id;
   m->execute = execute;
   m->input = input;
-  idempotency_hash(rpc_call_method_name(call), canonical, request_len, m->hash);
   rpc_call_set_request_id(call, request_id);
   m->write.execute = mutation_execute;
   m->write.done = mutation_done;

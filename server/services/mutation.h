@@ -14,6 +14,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "rpc/rpc.h"
+#include "storage/idempotency.h"
 #include "storage/store.h"
 
 /* Runs on the writer thread. input is what the handler passed; build the reply in
@@ -26,5 +27,14 @@ typedef ccpay_err (*mutation_execute_fn)(store_txn *txn, const void *input, aren
 void mutation_submit(rpc_call *call, store *s, const char *request_id,
                      const ProtobufCMessage *request, mutation_execute_fn execute,
                      const void *input);
+
+/* The idempotency hash of a call's request (its method and the request re-encoded).
+ * False when the call's arena is exhausted. */
+bool mutation_request_hash(rpc_call *call, const ProtobufCMessage *request,
+                           uint8_t hash[IDEMPOTENCY_HASH_BYTES]);
+
+/* Packs reply into arena a. CCPAY_ERR_LIMIT_EXCEEDED when it does not fit. */
+ccpay_err mutation_pack_reply(const ProtobufCMessage *reply, arena *a, uint8_t **out, size_t *len,
+                              ccpay_error *error);
 
 #endif

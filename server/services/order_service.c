@@ -8,14 +8,20 @@
 #include "ccpay/v1/order.pb-c.h"
 #include "common.h"
 #include "domain/accounts.h"
+#include "domain/money.h"
 #include "domain/order.h"
+#include "domain/payment.h"
 #include "domain/validate.h"
 #include "mutation.h"
 #include "paging.h"
+#include "payment_flow.h"
+#include "payment_gateway.h"
+#include "payment_service.h"
 #include "services.h"
 #include "storage/customers.h"
 #include "storage/ledger.h"
 #include "storage/orders.h"
+#include "storage/payments.h"
 #include "timestamps.h"
 
 enum {
@@ -155,6 +161,29 @@ static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
   mutation_submit(call, env->store, request_id, request, execute, change);
 }
 
+/* Like order_change_submit, for changes that go on to processor operations: begin runs
+ * the change and adds the operations; its reply is stored at once (a retry must not
+ * run the change again) and replaced by end's when the processor has answered. */
+static void order_change_flow(rpc_call *call, const ProtobufCMessage *request,
+                              const char *request_id, const char *order_id, order_action action,
+                              order_apply_fn apply, payment_flow_fn begin, payment_flow_fn end) {
+  order_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
+  ccpay_error error;
+  ccpay_err rc =
+      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
+  if (rc == CCPAY_OK)
+    rc = service_parse_id(ID_ORDER, "order_id", order_id, &change->order_id, &error);
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  change->action = action;
+  change->apply = apply;
+  change->request = request;
+  payment_flow_spec spec = {.begin = begin, .end = end, .store_begin_reply = true, .input = change};
+  payment_flow_start(call, request_id, request, &spec);
+}
+
 /* --- UpdateOrderLines ----------------------------------------------------------------- */
 
 static ccpay_err apply_update_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,
@@ -219,15 +248,108 @@ static void release_hold(rpc_call *call, const ProtobufCMessage *message) {
 
 static ccpay_err apply_submit(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
                               ccpay_error *error) {
-  /* Payment checks join here with the payments work. */
   o->status = CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED;
   return CCPAY_OK;
 }
 
+#define KIND(x) CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_##x
+
+/* A declined or failed card stays on the order as history; while it is the latest card,
+ * submitting answers its decline again (the same answer a retry of the first attempt
+ * gets) until another payment is added. */
+static ccpay_err submit_check_latest_card(const Ccpay__V1__Payment *latest, ccpay_error *error) {
+  if (latest == NULL) return CCPAY_OK;
+  if (latest->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_DECLINED) {
+    return ccpay_error_set(error, CCPAY_ERR_PAYMENT_DECLINED,
+                           "payment %s: declined by %s: %s (%s); add another payment", latest->id,
+                           latest->card->processor, latest->decline_code, latest->decline_message);
+  }
+  if (latest->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_FAILED) {
+    return ccpay_error_set(error, CCPAY_ERR_PAYMENT_FAILED,
+                           "payment %s: rejected by %s: %s; add another payment", latest->id,
+                           latest->card->processor, latest->decline_message);
+  }
+  return CCPAY_OK;
+}
+
+/* Every card payment of the order gets its authorization (or sale) started; one left
+ * open by an earlier attempt whose answer was lost is asked about instead. */
+static ccpay_err submit_add_authorizations(store_txn *txn, payment_flow *f,
+                                           const Ccpay__V1__Order *o, ccpay_error *error) {
+  arena *a = payment_flow_arena(f);
+  bool sale = payment_flow_env(f)->capture_at_submit;
+  const Ccpay__V1__Payment *latest_card = NULL;
+  for (size_t i = 0; i < o->n_payment_ids; i++) {
+    Ccpay__V1__Payment *p = NULL;
+    ccpay_err rc = payment_read(txn, o->payment_ids[i], a, &p, error);
+    if (rc != CCPAY_OK) return rc;
+    if (p->tender_type != CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD) continue;
+    latest_card = p;
+    if (p->open_transaction_id[0] != '\0') {
+      uint64_t open_id = 0;
+      Ccpay__V1__Transaction *t = NULL;
+      CHECK(id_parse(ID_TXN, p->open_transaction_id, &open_id));
+      rc = transactions_get(txn, open_id, a, &t, error);
+      if (rc == CCPAY_OK) rc = payment_flow_add_lookup(f, txn, t, error);
+    } else if (p->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_NEW) {
+      rc = payment_flow_add_operation(f, txn, p, sale ? KIND(SALE) : KIND(AUTHORIZE), 0, false,
+                                      error);
+    }
+    if (rc != CCPAY_OK) return rc;
+  }
+  return payment_flow_step_count(f) == 0 ? submit_check_latest_card(latest_card, error) : CCPAY_OK;
+}
+
+/* Marks the order SUBMITTED (checked against the status machine again: the order may
+ * have changed while the processor answered). */
+static ccpay_err submit_write(store_txn *txn, uint64_t order_id, arena *a, ProtobufCMessage **reply,
+                              ccpay_error *error) {
+  order_change change = {
+      .order_id = order_id, .action = ORDER_ACTION_SUBMIT, .apply = apply_submit};
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = order_change_run(txn, &change, a, &o, error);
+  *reply = o != NULL ? &o->base : NULL;
+  return rc;
+}
+
+static ccpay_err submit_begin(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                              ccpay_error *error) {
+  const uint64_t *order_id = payment_flow_input(f);
+  arena *a = payment_flow_arena(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = orders_get(txn, *order_id, a, &o, error);
+  if (rc == CCPAY_OK) rc = order_check_action(o, ORDER_ACTION_SUBMIT, error);
+  if (rc == CCPAY_OK) rc = submit_add_authorizations(txn, f, o, error);
+  if (rc != CCPAY_OK) return rc;
+  if (payment_flow_step_count(f) > 0) return CCPAY_OK;
+  return submit_write(txn, *order_id, a, reply, error);
+}
+
+/* Submitted only when every card was authorized; a decline or a lost answer is told
+ * to the caller, and the order stays OPEN (the decline recorded on its payment). */
+static ccpay_err submit_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                            ccpay_error *error) {
+  for (size_t i = 0; i < payment_flow_step_count(f); i++) {
+    ccpay_err rc = payment_flow_step_error(f, i, error);
+    if (rc != CCPAY_OK) return rc;
+  }
+  const uint64_t *order_id = payment_flow_input(f);
+  return submit_write(txn, *order_id, payment_flow_arena(f), reply, error);
+}
+
 static void submit_order(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__SubmitOrderRequest *r = (const Ccpay__V1__SubmitOrderRequest *)message;
-  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_SUBMIT, apply_submit,
-                      order_change_execute);
+  uint64_t *order_id = arena_alloc(rpc_call_arena(call), sizeof *order_id);
+  ccpay_error error;
+  ccpay_err rc =
+      order_id == NULL ? service_exhausted(&error) : validate_request_id(r->request_id, &error);
+  if (rc == CCPAY_OK) rc = service_parse_id(ID_ORDER, "order_id", r->order_id, order_id, &error);
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  payment_flow_spec spec = {.begin = submit_begin, .end = submit_end, .input = order_id};
+  payment_flow_start(call, r->request_id, message, &spec);
 }
 
 /* --- InvoiceOrder --------------------------------------------------------------------- */
@@ -274,22 +396,97 @@ static ccpay_err apply_invoice(store_txn *txn, Ccpay__V1__Order *o, order_change
   return rc;
 }
 
-static ccpay_err invoice_order_execute(store_txn *txn, const void *input, arena *a,
-                                       ProtobufCMessage **reply, ccpay_error *error) {
-  order_change *change = (order_change *)input;
+/* Sums what the order's payments have collected or are collecting: card captures done
+ * and in flight, and checks and cash received. */
+static ccpay_err order_collected(store_txn *txn, const Ccpay__V1__Order *o, arena *a,
+                                 Ccpay__V1__Payment **payments, int64_t *collected,
+                                 ccpay_error *error) {
+  *collected = 0;
+  for (size_t i = 0; i < o->n_payment_ids; i++) {
+    ccpay_err rc = payment_read(txn, o->payment_ids[i], a, &payments[i], error);
+    if (rc != CCPAY_OK) return rc;
+    const Ccpay__V1__Payment *p = payments[i];
+    CHECK(money_add(*collected, p->captured->amount_minor - p->refunded->amount_minor, collected));
+    CHECK(money_add(*collected, p->pending_capture->amount_minor, collected));
+  }
+  return CCPAY_OK;
+}
+
+static bool card_with_authorization_left(const Ccpay__V1__Payment *p) {
+  return p->tender_type == CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD &&
+         p->open_transaction_id[0] == '\0' && payment_capturable(p) > 0 &&
+         (p->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_AUTHORIZED ||
+          p->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_CAPTURED);
+}
+
+/* Captures what has been invoiced and not yet collected from the order's card
+ * authorizations, oldest first. A capture is final once the order is fully invoiced,
+ * or when the processor takes one capture per authorization (the rest is released
+ * then, and a later invoice stays on the customer's account). When the order is fully
+ * invoiced, authorizations not needed are voided. */
+static ccpay_err invoice_add_captures(store_txn *txn, payment_flow *f, const Ccpay__V1__Order *o,
+                                      ccpay_error *error) {
+  arena *a = payment_flow_arena(f);
+  Ccpay__V1__Payment **payments = arena_alloc(a, (o->n_payment_ids + 1) * sizeof *payments);
+  if (payments == NULL) return service_exhausted(error);
+  int64_t collected = 0;
+  ccpay_err rc = order_collected(txn, o, a, payments, &collected, error);
+  if (rc != CCPAY_OK) return rc;
+  int64_t due = o->totals->invoiced_total->amount_minor - collected;
+  bool closing = o->status == CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED;
+  for (size_t i = 0; i < o->n_payment_ids; i++) {
+    Ccpay__V1__Payment *p = payments[i];
+    if (!card_with_authorization_left(p)) continue;
+    if (due > 0) {
+      int64_t take = due < payment_capturable(p) ? due : payment_capturable(p);
+      bool final =
+          closing || !payment_gateway_multiple_captures(payment_flow_env(f), p->card->processor);
+      rc = payment_flow_add_operation(f, txn, p, KIND(CAPTURE), take, final, error);
+      due -= take;
+    } else if (closing) {
+      rc = payment_flow_add_operation(f, txn, p, KIND(VOID), 0, false, error);
+    }
+    if (rc != CCPAY_OK) return rc;
+  }
+  return CCPAY_OK;
+}
+
+/* The reply: the order as it is now, the invoice, and the captures with their state. */
+static ccpay_err invoice_reply(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                               ccpay_error *error) {
+  const order_change *change = payment_flow_input(f);
+  arena *a = payment_flow_arena(f);
   Ccpay__V1__InvoiceOrderResponse *response = arena_alloc(a, sizeof *response);
-  if (response == NULL) return service_exhausted(error);
+  size_t steps = payment_flow_step_count(f);
+  Ccpay__V1__Transaction **captures = arena_alloc(a, (steps + 1) * sizeof *captures);
+  if (response == NULL || captures == NULL) return service_exhausted(error);
   ccpay__v1__invoice_order_response__init(response);
-  ccpay_err rc = order_change_run(txn, change, a, &response->order, error);
+  ccpay_err rc = orders_get(txn, change->order_id, a, &response->order, error);
+  if (rc != CCPAY_OK) return rc;
   response->invoice = change->invoice;
+  for (size_t i = 0; i < steps; i++) {
+    const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
+    if (t->kind == KIND(CAPTURE)) captures[response->n_captures++] = (Ccpay__V1__Transaction *)t;
+  }
+  response->captures = captures;
   *reply = &response->base;
+  return CCPAY_OK;
+}
+
+static ccpay_err invoice_begin(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                               ccpay_error *error) {
+  order_change *change = (order_change *)payment_flow_input(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = order_change_run(txn, change, payment_flow_arena(f), &o, error);
+  if (rc == CCPAY_OK) rc = invoice_add_captures(txn, f, o, error);
+  if (rc == CCPAY_OK) rc = invoice_reply(txn, f, reply, error);
   return rc;
 }
 
 static void invoice_order(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__InvoiceOrderRequest *r = (const Ccpay__V1__InvoiceOrderRequest *)message;
-  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_INVOICE,
-                      apply_invoice, invoice_order_execute);
+  order_change_flow(call, message, r->request_id, r->order_id, ORDER_ACTION_INVOICE, apply_invoice,
+                    invoice_begin, invoice_reply);
 }
 
 /* --- Cancelling ----------------------------------------------------------------------- */
@@ -301,6 +498,33 @@ static ccpay_err apply_cancel(store_txn *txn, Ccpay__V1__Order *o, order_change 
   return order_cancel(o, a, error);
 }
 
+static ccpay_err cancel_begin(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                              ccpay_error *error) {
+  order_change *change = (order_change *)payment_flow_input(f);
+  arena *a = payment_flow_arena(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = order_change_run(txn, change, a, &o, error);
+  for (size_t i = 0; rc == CCPAY_OK && i < o->n_payment_ids; i++) {
+    Ccpay__V1__Payment *p = NULL;
+    rc = payment_read(txn, o->payment_ids[i], a, &p, error);
+    if (rc == CCPAY_OK && card_with_authorization_left(p)) {
+      rc = payment_flow_add_operation(f, txn, p, KIND(VOID), 0, false, error);
+    }
+  }
+  *reply = o != NULL ? &o->base : NULL;
+  return rc;
+}
+
+/* The voids' outcomes are on the payments; the reply is the cancelled order. */
+static ccpay_err cancel_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                            ccpay_error *error) {
+  const order_change *change = payment_flow_input(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = orders_get(txn, change->order_id, payment_flow_arena(f), &o, error);
+  *reply = o != NULL ? &o->base : NULL;
+  return rc;
+}
+
 static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)message;
   ccpay_error error;
@@ -308,8 +532,8 @@ static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
     rpc_call_fail(call, &error);
     return;
   }
-  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL, apply_cancel,
-                      order_change_execute);
+  order_change_flow(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL, apply_cancel,
+                    cancel_begin, cancel_end);
 }
 
 static ccpay_err apply_cancel_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,
@@ -473,6 +697,8 @@ size_t order_service_methods(service_env *env, rpc_method *out) {
                           ccpay__v1__order, "orders.cancel");
   out[n++] = ORDER_METHOD("CancelLines", cancel_lines, ccpay__v1__cancel_lines_request,
                           ccpay__v1__order, "orders.cancel");
+  out[n++] = ORDER_METHOD("AddPayment", payment_add_to_order, ccpay__v1__add_payment_request,
+                          ccpay__v1__payment, "payments.write");
   CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
   return n;
 }

@@ -11,6 +11,7 @@ const rpc_method *services_methods(service_env *env, size_t *count) {
       customer_service_methods,
       order_service_methods,
       ledger_service_methods,
+      payment_service_methods,
   };
   size_t n = 0;
   for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {

@@ -14,7 +14,12 @@
 /* What every handler reaches through rpc_call_context. */
 typedef struct service_env {
   store *store;
-  ledger_feed *feed; /* StreamEntries followers, woken by the writer's commits */
+  ledger_feed *feed;               /* StreamEntries followers, woken by the writer's commits */
+  struct supervisor *gateway;      /* the card processors' adapters (gateway/supervisor.h) */
+  struct payment_engine *payments; /* processor operations and their recovery */
+  /* Card payments at SubmitOrder: authorize only (capture at invoice), or authorize
+   * and capture at once. */
+  bool capture_at_submit;
 } service_env;
 
 /* The method table: static storage, valid for the whole run; each method's context is
@@ -28,5 +33,6 @@ enum { SERVICE_METHODS_PER_SERVICE_MAX = 16 };
 size_t customer_service_methods(service_env *env, rpc_method *out);
 size_t order_service_methods(service_env *env, rpc_method *out);
 size_t ledger_service_methods(service_env *env, rpc_method *out);
+size_t payment_service_methods(service_env *env, rpc_method *out);
 
 #endif

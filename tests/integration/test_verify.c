@@ -26,6 +26,7 @@
 #include "storage/keys.h"
 #include "storage/ledger.h"
 #include "storage/orders.h"
+#include "storage/payments.h"
 #include "storage/store.h"
 #include "store_fixture.h"
 #include "test_records.h"
@@ -44,6 +45,25 @@ enum {
   ORD_HELD = 11,
   ORD_INVOICED = 12,
   INV_FIRST = 20,
+  /* Payments: a card captured in part, refunded in part, with a capture UNKNOWN (Bob's
+   * invoiced order); a card whose authorization is PENDING after one never sent, and a
+   * received check (Ann's open order). */
+  PAY_CARD = 30,
+  PAY_NEW = 31,
+  PAY_CHECK = 32,
+  PAY_STRAY = 33,
+  TXN_AUTH = 40,
+  TXN_CAPTURE = 41,
+  TXN_REFUND = 42,
+  TXN_CAPTURE_UNKNOWN = 43,
+  TXN_AUTH_NOT_SENT = 44,
+  TXN_AUTH_PENDING = 45,
+  TXN_STRAY = 46,
+  /* The entries the payments post, after the three of sample_ledger. */
+  ENTRY_CAPTURE = 4,
+  ENTRY_REFUND = 5,
+  ENTRY_CHECK = 6,
+  ENTRY_COUNT = 6,
   ID_MISSING = 99,
 };
 
@@ -182,6 +202,19 @@ static ccpay_err sample_people(store_txn *txn, void *context, ccpay_error *error
   return err;
 }
 
+/* Ann's open order, with its two payments. */
+static Ccpay__V1__Order *sample_open_order(void) {
+  Ccpay__V1__Order *o = test_records_order(test_arena, ORD_OPEN, CUS_ANN,
+                                           CCPAY__V1__ORDER_STATUS__ORDER_STATUS_OPEN, NULL);
+  char **ids = arena_calloc(test_arena, 2 * sizeof *ids);
+  assert_non_null(ids);
+  ids[0] = test_records_id(test_arena, ID_PAYMENT, PAY_NEW);
+  ids[1] = test_records_id(test_arena, ID_PAYMENT, PAY_CHECK);
+  o->payment_ids = ids;
+  o->n_payment_ids = 2;
+  return o;
+}
+
 static ccpay_err sample_orders(store_txn *txn, void *context, ccpay_error *error) {
   (void)context;
   Ccpay__V1__Order *invoiced = test_records_order(
@@ -189,10 +222,10 @@ static ccpay_err sample_orders(store_txn *txn, void *context, ccpay_error *error
   char *invoice_ids[] = {test_records_id(test_arena, ID_INVOICE, INV_FIRST)};
   invoiced->invoice_ids = invoice_ids;
   invoiced->n_invoice_ids = 1;
-  ccpay_err err = orders_put(txn, NULL,
-                             test_records_order(test_arena, ORD_OPEN, CUS_ANN,
-                                                CCPAY__V1__ORDER_STATUS__ORDER_STATUS_OPEN, NULL),
-                             error);
+  char *invoiced_payments[] = {test_records_id(test_arena, ID_PAYMENT, PAY_CARD)};
+  invoiced->payment_ids = invoiced_payments;
+  invoiced->n_payment_ids = 1;
+  ccpay_err err = orders_put(txn, NULL, sample_open_order(), error);
   if (err == CCPAY_OK) {
     err = orders_put(
         txn, NULL,
@@ -223,6 +256,123 @@ static ccpay_err sample_ledger(store_txn *txn, void *context, ccpay_error *error
   return err;
 }
 
+/* --- The sample's payments ---------------------------------------------------------------- */
+
+#define KIND(x) CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_##x
+#define STATE(x) CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_##x
+
+static char **sample_ids(id_kind kind, const uint64_t *ids, size_t count) {
+  char **list = arena_calloc(test_arena, count * sizeof *list);
+  assert_non_null(list);
+  for (size_t i = 0; i < count; i++) list[i] = test_records_id(test_arena, kind, ids[i]);
+  return list;
+}
+
+/* Bob's card on the invoiced order: authorized 1082, captured 800, refunded 100, a
+ * capture of 200 UNKNOWN (reserved, and the open transaction). */
+static Ccpay__V1__Payment *sample_card_payment(void) {
+  Ccpay__V1__Payment *p = test_records_payment(test_arena, PAY_CARD, ORD_INVOICED, CUS_BOB,
+                                               CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD, 1082);
+  static const uint64_t txns[] = {TXN_AUTH, TXN_CAPTURE, TXN_REFUND, TXN_CAPTURE_UNKNOWN};
+  p->transaction_ids = sample_ids(ID_TXN, txns, 4);
+  p->n_transaction_ids = 4;
+  p->open_transaction_id = test_records_id(test_arena, ID_TXN, TXN_CAPTURE_UNKNOWN);
+  p->status = CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_CAPTURED;
+  p->authorized->amount_minor = 1082;
+  p->captured->amount_minor = 800;
+  p->refunded->amount_minor = 100;
+  p->pending_capture->amount_minor = 200;
+  return p;
+}
+
+/* Ann's card on the open order: an authorization never sent, then one PENDING. */
+static Ccpay__V1__Payment *sample_new_payment(void) {
+  Ccpay__V1__Payment *p = test_records_payment(test_arena, PAY_NEW, ORD_OPEN, CUS_ANN,
+                                               CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD, 500);
+  static const uint64_t txns[] = {TXN_AUTH_NOT_SENT, TXN_AUTH_PENDING};
+  p->transaction_ids = sample_ids(ID_TXN, txns, 2);
+  p->n_transaction_ids = 2;
+  p->open_transaction_id = test_records_id(test_arena, ID_TXN, TXN_AUTH_PENDING);
+  return p;
+}
+
+/* Ann's check of 250 on the open order, received and posted. */
+static Ccpay__V1__Payment *sample_check_payment(void) {
+  Ccpay__V1__Payment *p = test_records_payment(test_arena, PAY_CHECK, ORD_OPEN, CUS_ANN,
+                                               CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK, 250);
+  p->authorized->amount_minor = 250;
+  p->captured->amount_minor = 250;
+  p->entry_sequence = ENTRY_CHECK;
+  return p;
+}
+
+/* The sample's transaction id, as stored. */
+static Ccpay__V1__Transaction *sample_transaction(uint64_t id) {
+  switch (id) {
+    case TXN_AUTH:
+      return test_records_transaction(test_arena, id, PAY_CARD, ORD_INVOICED, KIND(AUTHORIZE),
+                                      STATE(SUCCEEDED), 1082);
+    case TXN_CAPTURE:
+    case TXN_REFUND: {
+      bool capture = id == TXN_CAPTURE;
+      Ccpay__V1__Transaction *t = test_records_transaction(test_arena, id, PAY_CARD, ORD_INVOICED,
+                                                           capture ? KIND(CAPTURE) : KIND(REFUND),
+                                                           STATE(SUCCEEDED), capture ? 800 : 100);
+      t->entry_sequence = capture ? ENTRY_CAPTURE : ENTRY_REFUND;
+      return t;
+    }
+    case TXN_CAPTURE_UNKNOWN:
+      return test_records_transaction(test_arena, id, PAY_CARD, ORD_INVOICED, KIND(CAPTURE),
+                                      STATE(UNKNOWN), 200);
+    case TXN_AUTH_NOT_SENT: {
+      Ccpay__V1__Transaction *t = test_records_transaction(test_arena, id, PAY_NEW, ORD_OPEN,
+                                                           KIND(AUTHORIZE), STATE(FAILED), 500);
+      t->not_sent = true;
+      return t;
+    }
+    case TXN_AUTH_PENDING:
+      return test_records_transaction(test_arena, id, PAY_NEW, ORD_OPEN, KIND(AUTHORIZE),
+                                      STATE(PENDING), 500);
+    default:
+      fail_msg("no sample transaction %llu", (unsigned long long)id);
+      return NULL;
+  }
+}
+
+/* Appends the entry of a payment (and transaction, unless 0), which must get sequence. */
+static ccpay_err sample_post(store_txn *txn, Ccpay__V1__JournalEntry *e, uint64_t payment,
+                             uint64_t transaction, int64_t sequence, ccpay_error *error) {
+  e->payment_id = test_records_id(test_arena, ID_PAYMENT, payment);
+  if (transaction != 0) e->transaction_id = test_records_id(test_arena, ID_TXN, transaction);
+  ccpay_err err = ledger_append(txn, e, error);
+  if (err == CCPAY_OK) assert_int_equal(e->sequence, sequence);
+  return err;
+}
+
+static ccpay_err sample_payments(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  ccpay_err err = sample_post(
+      txn, SAMPLE_ENTRY({"card_clearing:stripe", "USD", 800}, {"receivable:cus_2", "USD", -800}),
+      PAY_CARD, TXN_CAPTURE, ENTRY_CAPTURE, error);
+  if (err == CCPAY_OK) {
+    err = sample_post(
+        txn, SAMPLE_ENTRY({"receivable:cus_2", "USD", 100}, {"card_clearing:stripe", "USD", -100}),
+        PAY_CARD, TXN_REFUND, ENTRY_REFUND, error);
+  }
+  if (err == CCPAY_OK) {
+    err = sample_post(
+        txn, SAMPLE_ENTRY({"undeposited_checks", "USD", 250}, {"receivable:cus_1", "USD", -250}),
+        PAY_CHECK, 0, ENTRY_CHECK, error);
+  }
+  if (err == CCPAY_OK) err = payments_put(txn, sample_card_payment(), true, error);
+  if (err == CCPAY_OK) err = payments_put(txn, sample_new_payment(), true, error);
+  if (err == CCPAY_OK) err = payments_put(txn, sample_check_payment(), true, error);
+  for (uint64_t id = TXN_AUTH; err == CCPAY_OK && id <= TXN_AUTH_PENDING; id++) {
+    err = transactions_put(txn, sample_transaction(id), true, error);
+  }
+  return err;
+}
+
 static void sample_write(store *s, store_fixture_write_fn fn) {
   ccpay_error error;
   ccpay_err err = store_fixture_write(s, fn, NULL, &error);
@@ -241,6 +391,7 @@ static int group_setup(void **state) {
   sample_write(test_base->s, sample_people);
   sample_write(test_base->s, sample_orders);
   sample_write(test_base->s, sample_ledger);
+  sample_write(test_base->s, sample_payments);
   store_fixture_close(test_base); /* copies are taken of a closed database */
   return 0;
 }
@@ -338,9 +489,12 @@ static void test_sample_passes(void **state) {
   admin_verify(test_base->dir, &r);
   if (r.status != 0) fprintf(stderr, "verify: %s", r.err);
   assert_int_equal(r.status, 0);
+  /* 9 accounts: the 6 of the orders, card_clearing:stripe, undeposited_checks and Ann's
+   * USD receivable; 27 index entries: 4 of customers, 7 of orders, 1 of idempotency, 13
+   * posting rows and 2 open transactions. */
   assert_string_equal(r.out,
-                      "ok: 3 entries, 6 accounts, 2 customers, 3 orders, 1 invoices, "
-                      "19 index entries\n");
+                      "ok: 6 entries, 9 accounts, 2 customers, 3 orders, 1 invoices, "
+                      "3 payments, 6 transactions, 27 index entries\n");
   assert_string_equal(r.err, "");
 }
 
@@ -376,13 +530,13 @@ static void test_sequence_gap(void **state) {
 
 static ccpay_err corrupt_last_sequence(store_txn *txn, void *context, ccpay_error *error) {
   (void)context, (void)error;
-  put_u64(txn, STORE_DB_META, "ledger_sequence", strlen("ledger_sequence"), 4);
+  put_u64(txn, STORE_DB_META, "ledger_sequence", strlen("ledger_sequence"), ENTRY_COUNT + 1);
   return CCPAY_OK;
 }
 
 static void test_last_sequence_ahead(void **state) {
   (void)state;
-  expect_violation(corrupt_last_sequence, "ledger_sequence is 4 but the entries end at 3", NULL);
+  expect_violation(corrupt_last_sequence, "ledger_sequence is 7 but the entries end at 6", NULL);
 }
 
 static ccpay_err corrupt_balance(store_txn *txn, void *context, ccpay_error *error) {
@@ -607,6 +761,275 @@ static void test_idempotency_unindexed(void **state) {
                    NULL);
 }
 
+/* --- Payments and transactions ------------------------------------------------------------ */
+
+static const char *text_id(id_kind kind, uint64_t id) {
+  return test_records_id(test_arena, kind, id);
+}
+
+static ccpay_err corrupt_captured_over_authorized(store_txn *txn, void *context,
+                                                  ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->captured->amount_minor = 1100;
+  return payments_put(txn, p, false, error);
+}
+
+static void test_captured_over_authorized(void **state) {
+  (void)state;
+  expect_violation(corrupt_captured_over_authorized, "payment", text_id(ID_PAYMENT, PAY_CARD),
+                   "captured 1100 + released 0 + pending_capture 200 exceed authorized 1082", NULL);
+}
+
+static ccpay_err corrupt_refunded_over_captured(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->refunded->amount_minor = 900;
+  return payments_put(txn, p, false, error);
+}
+
+static void test_refunded_over_captured(void **state) {
+  (void)state;
+  expect_violation(corrupt_refunded_over_captured, text_id(ID_PAYMENT, PAY_CARD),
+                   "refunded 900 + pending_refund 0 exceed captured 800", NULL);
+}
+
+static ccpay_err corrupt_amount_currency(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->refunded->currency_code = "EUR";
+  return payments_put(txn, p, false, error);
+}
+
+static void test_amount_in_other_currency(void **state) {
+  (void)state;
+  expect_violation(corrupt_amount_currency, text_id(ID_PAYMENT, PAY_CARD),
+                   "refunded is in \"EUR\", the payment is in USD", NULL);
+}
+
+static ccpay_err corrupt_listed_transaction_missing(store_txn *txn, void *context,
+                                                    ccpay_error *error) {
+  (void)context, (void)error;
+  uint8_t key[8];
+  key_put_u64(key, TXN_AUTH_NOT_SENT);
+  delete_key(txn, STORE_DB_TRANSACTIONS, key, sizeof key);
+  return CCPAY_OK;
+}
+
+static void test_listed_transaction_missing(void **state) {
+  (void)state;
+  expect_violation(corrupt_listed_transaction_missing, text_id(ID_PAYMENT, PAY_NEW),
+                   "lists transaction", text_id(ID_TXN, TXN_AUTH_NOT_SENT), "which does not exist",
+                   NULL);
+}
+
+static ccpay_err corrupt_transaction_unlisted(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* A declined authorization the payment never recorded. */
+  return transactions_put(txn,
+                          test_records_transaction(test_arena, TXN_STRAY, PAY_NEW, ORD_OPEN,
+                                                   KIND(AUTHORIZE), STATE(DECLINED), 500),
+                          true, error);
+}
+
+static void test_transaction_unlisted(void **state) {
+  (void)state;
+  expect_violation(corrupt_transaction_unlisted, "transaction", text_id(ID_TXN, TXN_STRAY),
+                   "its payment", text_id(ID_PAYMENT, PAY_NEW),
+                   "does not list it in transaction_ids", NULL);
+}
+
+static ccpay_err corrupt_open_unlisted(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context, (void)error;
+  uint8_t key[8];
+  key_put_u64(key, TXN_AUTH_PENDING);
+  delete_key(txn, STORE_DB_TRANSACTIONS_OPEN, key, sizeof key);
+  return CCPAY_OK;
+}
+
+static void test_open_transaction_not_in_open_list(void **state) {
+  (void)state;
+  expect_violation(corrupt_open_unlisted, text_id(ID_TXN, TXN_AUTH_PENDING),
+                   "is PENDING but not in transactions_open", NULL);
+}
+
+static ccpay_err corrupt_resolved_listed(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  uint8_t key[8];
+  key_put_u64(key, TXN_CAPTURE);
+  return store_put(txn, STORE_DB_TRANSACTIONS_OPEN, key, sizeof key, "", 0, error);
+}
+
+static void test_resolved_transaction_in_open_list(void **state) {
+  (void)state;
+  expect_violation(corrupt_resolved_listed, text_id(ID_TXN, TXN_CAPTURE),
+                   "is SUCCEEDED but still in transactions_open", NULL);
+}
+
+static ccpay_err corrupt_open_list_dangling(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  uint8_t key[8];
+  key_put_u64(key, ID_MISSING);
+  return store_put(txn, STORE_DB_TRANSACTIONS_OPEN, key, sizeof key, "", 0, error);
+}
+
+static void test_open_list_names_missing_transaction(void **state) {
+  (void)state;
+  expect_violation(corrupt_open_list_dangling, "transactions_open: an entry names transaction",
+                   text_id(ID_TXN, ID_MISSING), "which does not exist", NULL);
+}
+
+static ccpay_err corrupt_payment_unlisted(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* A payment on the held order, which does not list it. */
+  return payments_put(txn,
+                      test_records_payment(test_arena, PAY_STRAY, ORD_HELD, CUS_ANN,
+                                           CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CARD, 300),
+                      true, error);
+}
+
+static void test_payment_order_does_not_list_it(void **state) {
+  (void)state;
+  expect_violation(corrupt_payment_unlisted, "payment", text_id(ID_PAYMENT, PAY_STRAY), "its order",
+                   text_id(ID_ORDER, ORD_HELD), "does not list it in payment_ids", NULL);
+}
+
+static ccpay_err corrupt_payment_customer(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_new_payment();
+  p->customer_id = test_records_id(test_arena, ID_CUSTOMER, CUS_BOB);
+  return payments_put(txn, p, false, error);
+}
+
+static void test_payment_customer_differs(void **state) {
+  (void)state;
+  expect_violation(corrupt_payment_customer, text_id(ID_PAYMENT, PAY_NEW),
+                   "is not its order's customer", text_id(ID_CUSTOMER, CUS_ANN), NULL);
+}
+
+static ccpay_err corrupt_order_lists_missing_payment(store_txn *txn, void *context,
+                                                     ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Order *before =
+      test_records_order(test_arena, ORD_HELD, CUS_ANN,
+                         CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, "FRAUD_REVIEW");
+  Ccpay__V1__Order *after =
+      test_records_order(test_arena, ORD_HELD, CUS_ANN,
+                         CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED, "FRAUD_REVIEW");
+  static const uint64_t ids[] = {ID_MISSING};
+  after->payment_ids = sample_ids(ID_PAYMENT, ids, 1);
+  after->n_payment_ids = 1;
+  return orders_put(txn, before, after, error);
+}
+
+static void test_order_lists_missing_payment(void **state) {
+  (void)state;
+  expect_violation(corrupt_order_lists_missing_payment, text_id(ID_ORDER, ORD_HELD),
+                   "lists payment", text_id(ID_PAYMENT, ID_MISSING), "which does not exist", NULL);
+}
+
+static ccpay_err corrupt_capture_amount(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* The capture's record says 700 while the payment (and the ledger) say 800. */
+  Ccpay__V1__Transaction *t = sample_transaction(TXN_CAPTURE);
+  t->amount->amount_minor = 700;
+  return transactions_put(txn, t, false, error);
+}
+
+static void test_capture_sum_disagrees(void **state) {
+  (void)state;
+  expect_violation(corrupt_capture_amount, text_id(ID_PAYMENT, PAY_CARD),
+                   "captured is 800, its SUCCEEDED captures and sales sum to 700", NULL);
+}
+
+static ccpay_err corrupt_pending_capture(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->pending_capture->amount_minor = 150;
+  return payments_put(txn, p, false, error);
+}
+
+static void test_pending_capture_disagrees(void **state) {
+  (void)state;
+  expect_violation(corrupt_pending_capture, text_id(ID_PAYMENT, PAY_CARD),
+                   "pending_capture is 150, its PENDING and UNKNOWN captures sum to 200", NULL);
+}
+
+static ccpay_err corrupt_open_id_resolved(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->open_transaction_id = test_records_id(test_arena, ID_TXN, TXN_CAPTURE);
+  return payments_put(txn, p, false, error);
+}
+
+static void test_open_transaction_id_resolved(void **state) {
+  (void)state;
+  expect_violation(corrupt_open_id_resolved, text_id(ID_PAYMENT, PAY_CARD), "open_transaction_id",
+                   text_id(ID_TXN, TXN_CAPTURE), "is SUCCEEDED, not PENDING or UNKNOWN", NULL);
+}
+
+static ccpay_err corrupt_two_open(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* The authorization that was never sent comes back as UNKNOWN next to the PENDING one. */
+  Ccpay__V1__Transaction *t = sample_transaction(TXN_AUTH_NOT_SENT);
+  t->state = STATE(UNKNOWN);
+  t->not_sent = false;
+  return transactions_put(txn, t, false, error);
+}
+
+static void test_two_open_transactions(void **state) {
+  (void)state;
+  expect_violation(corrupt_two_open, text_id(ID_PAYMENT, PAY_NEW), "has two open transactions",
+                   text_id(ID_TXN, TXN_AUTH_NOT_SENT), text_id(ID_TXN, TXN_AUTH_PENDING), NULL);
+}
+
+static ccpay_err corrupt_posted_twice(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* The capture posted a second time: balances and posting lists still agree. */
+  return sample_post(
+      txn, SAMPLE_ENTRY({"card_clearing:stripe", "USD", 800}, {"receivable:cus_2", "USD", -800}),
+      PAY_CARD, TXN_CAPTURE, ENTRY_COUNT + 1, error);
+}
+
+static void test_capture_posted_twice(void **state) {
+  (void)state;
+  expect_violation(corrupt_posted_twice, "entry 7 names transaction", text_id(ID_TXN, TXN_CAPTURE),
+                   "whose entry_sequence is 4", NULL);
+}
+
+static ccpay_err corrupt_entry_of_other(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* The capture names the refund's entry. */
+  Ccpay__V1__Transaction *t = sample_transaction(TXN_CAPTURE);
+  t->entry_sequence = ENTRY_REFUND;
+  return transactions_put(txn, t, false, error);
+}
+
+static void test_transaction_names_other_entry(void **state) {
+  (void)state;
+  expect_violation(corrupt_entry_of_other, "entry 4 names transaction",
+                   text_id(ID_TXN, TXN_CAPTURE), "whose entry_sequence is 5", NULL);
+}
+
+static ccpay_err corrupt_capture_unposted(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  /* The UNKNOWN capture resolved as SUCCEEDED, on the payment too, but never posted. */
+  Ccpay__V1__Transaction *t = sample_transaction(TXN_CAPTURE_UNKNOWN);
+  t->state = STATE(SUCCEEDED);
+  Ccpay__V1__Payment *p = sample_card_payment();
+  p->captured->amount_minor = 1000;
+  p->pending_capture->amount_minor = 0;
+  p->open_transaction_id = "";
+  ccpay_err err = transactions_put(txn, t, false, error);
+  return err == CCPAY_OK ? payments_put(txn, p, false, error) : err;
+}
+
+static void test_succeeded_capture_unposted(void **state) {
+  (void)state;
+  expect_violation(corrupt_capture_unposted, "transaction", text_id(ID_TXN, TXN_CAPTURE_UNKNOWN),
+                   "a SUCCEEDED CAPTURE names no entry", NULL);
+}
+
 /* --- Usage -------------------------------------------------------------------------------- */
 
 static void test_no_database(void **state) {
@@ -673,6 +1096,24 @@ int main(void) {
       cmocka_unit_test(test_invoice_names_missing_order),
       cmocka_unit_test(test_order_lists_missing_invoice),
       cmocka_unit_test(test_idempotency_unindexed),
+      cmocka_unit_test(test_captured_over_authorized),
+      cmocka_unit_test(test_refunded_over_captured),
+      cmocka_unit_test(test_amount_in_other_currency),
+      cmocka_unit_test(test_listed_transaction_missing),
+      cmocka_unit_test(test_transaction_unlisted),
+      cmocka_unit_test(test_open_transaction_not_in_open_list),
+      cmocka_unit_test(test_resolved_transaction_in_open_list),
+      cmocka_unit_test(test_open_list_names_missing_transaction),
+      cmocka_unit_test(test_payment_order_does_not_list_it),
+      cmocka_unit_test(test_payment_customer_differs),
+      cmocka_unit_test(test_order_lists_missing_payment),
+      cmocka_unit_test(test_capture_sum_disagrees),
+      cmocka_unit_test(test_pending_capture_disagrees),
+      cmocka_unit_test(test_open_transaction_id_resolved),
+      cmocka_unit_test(test_two_open_transactions),
+      cmocka_unit_test(test_capture_posted_twice),
+      cmocka_unit_test(test_transaction_names_other_entry),
+      cmocka_unit_test(test_succeeded_capture_unposted),
       cmocka_unit_test(test_no_database),
       cmocka_unit_test(test_usage),
   };

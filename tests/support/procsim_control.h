@@ -4,6 +4,7 @@
 #ifndef CCPAY_TESTS_SUPPORT_PROCSIM_CONTROL_H
 #define CCPAY_TESTS_SUPPORT_PROCSIM_CONTROL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +28,7 @@ typedef struct procsim_ledger {
 /* base_url "https://127.0.0.1:PORT"; ca_file the sandbox's ca.pem. */
 typedef struct procsim_control {
   char base_url[128];
-  char ca_file[512];
+  char ca_file[PATH_MAX];
 } procsim_control;
 
 /* The next count requests to processor ("stripe", "adyen", "authorizenet", "any") whose

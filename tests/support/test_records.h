@@ -14,6 +14,7 @@
 #include "ccpay/v1/common.pb-c.h"
 #include "ccpay/v1/customer.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
+#include "ccpay/v1/payment.pb-c.h"
 #include "storage/ids.h"
 
 /* Setup: *state = a fresh arena of CALL_ARENA_BYTES_MAX; -1 when it cannot be made. */
@@ -36,5 +37,19 @@ Ccpay__V1__Customer *test_records_customer(arena *a, uint64_t id, const char *na
  * (the hold's other fields left at their defaults) unless hold_code is NULL. */
 Ccpay__V1__Order *test_records_order(arena *a, uint64_t id, uint64_t customer,
                                      Ccpay__V1__OrderStatus status, const char *hold_code);
+
+/* A USD payment of amount on order `order` of customer `customer`, as AddPayment leaves
+ * it: every running amount (authorized, captured, refunded, released, pending_capture,
+ * pending_refund) 0 in USD, no transactions, no open transaction. A CARD holds a
+ * "stripe" token card and is NEW; a CHECK (check number "1001") or CASH is RECEIVED
+ * (set authorized, captured and entry_sequence as posting it does). */
+Ccpay__V1__Payment *test_records_payment(arena *a, uint64_t id, uint64_t order, uint64_t customer,
+                                         Ccpay__V1__TenderType tender, int64_t amount);
+
+/* A "stripe" transaction of kind in state for amount USD, of payment `payment` on order
+ * `order`, posting nothing (entry_sequence 0). */
+Ccpay__V1__Transaction *test_records_transaction(arena *a, uint64_t id, uint64_t payment,
+                                                 uint64_t order, Ccpay__V1__TransactionKind kind,
+                                                 Ccpay__V1__TransactionState state, int64_t amount);
 
 #endif

@@ -194,6 +194,42 @@ static void test_purge_old_only(void **state) {
                    CCPAY_ERR_NOT_FOUND);
 }
 
+static ccpay_err update_execute(store_txn *txn, void *context, ccpay_error *error) {
+  record_args *r = context;
+  uint8_t hash[IDEMPOTENCY_HASH_BYTES];
+  test_hash(r->request, hash);
+  return idempotency_update(txn, r->request_id, hash, (const uint8_t *)r->reply, strlen(r->reply),
+                            error);
+}
+
+/* A two-step answer: the newer reply replaces the first, the record keeps its time (the
+ * purge still finds it by that time), and only an existing record for the same request
+ * may be updated. */
+static void test_update_keeps_time(void **state) {
+  store_fixture *env = *state;
+  ccpay_error error;
+  char reply[64];
+  int64_t created_ms = 0;
+  assert_int_equal(test_record(env, "req-1", "abc", "invoice, captures pending", &created_ms),
+                   CCPAY_OK);
+  test_clock_pass(created_ms);
+  record_args update = {.request_id = "req-1", .request = "abc", .reply = "captures done"};
+  assert_int_equal(store_fixture_write(env->s, update_execute, &update, NULL), CCPAY_OK);
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error), CCPAY_OK);
+  assert_string_equal(reply, "captures done");
+
+  record_args other = {.request_id = "req-1", .request = "abd", .reply = "x"};
+  assert_int_equal(store_fixture_write(env->s, update_execute, &other, NULL),
+                   CCPAY_ERR_IDEMPOTENCY_KEY_REUSED);
+  record_args missing = {.request_id = "req-2", .request = "abc", .reply = "x"};
+  assert_int_equal(store_fixture_write(env->s, update_execute, &missing, NULL), CCPAY_ERR_INTERNAL);
+
+  /* Found by its creation time, not the update's. */
+  assert_int_equal(test_purge(env, created_ms + 1, 32), 1);
+  assert_int_equal(test_lookup(env, "req-1", "abc", reply, sizeof reply, &error),
+                   CCPAY_ERR_NOT_FOUND);
+}
+
 static void test_record_survives_reopen(void **state) {
   store_fixture *env = *state;
   ccpay_error error;
@@ -212,6 +248,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_key_reused, setup, store_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_purge_old_only, setup, store_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_record_survives_reopen, setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_update_keeps_time, setup, store_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

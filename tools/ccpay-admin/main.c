@@ -53,8 +53,11 @@ static const char verify_help[] =
     "entries balance and run 1..N without gaps, every account balance equals the sum of\n"
     "its postings and each currency's trial balance is zero, posting lists match the\n"
     "entries, every index entry points at a record that produces it and every record is\n"
-    "indexed, invoices and orders name each other. Safe while ccpayd runs; writes\n"
-    "nothing.\n"
+    "indexed, invoices and orders name each other; payments and their order name each\n"
+    "other, a payment's amounts stay within what was authorized and captured and equal\n"
+    "what its transactions add up to, the open-transaction list holds exactly the\n"
+    "PENDING and UNKNOWN transactions, and each posted operation has exactly one\n"
+    "journal entry. Safe while ccpayd runs; writes nothing.\n"
     "\n"
     "On success prints one line, \"ok: N entries, ...\", and exits 0. On the first\n"
     "violation prints \"ccpay-admin: verify: <what is wrong>\" to stderr and exits 1.\n"
@@ -144,10 +147,11 @@ static int verify_run(const char *data_dir) {
   }
   printf(
       "ok: %llu entries, %llu accounts, %llu customers, %llu orders, %llu invoices, "
-      "%llu index entries\n",
+      "%llu payments, %llu transactions, %llu index entries\n",
       (unsigned long long)report.entries, (unsigned long long)report.accounts,
       (unsigned long long)report.customers, (unsigned long long)report.orders,
-      (unsigned long long)report.invoices, (unsigned long long)report.index_entries);
+      (unsigned long long)report.invoices, (unsigned long long)report.payments,
+      (unsigned long long)report.transactions, (unsigned long long)report.index_entries);
   return ADMIN_EXIT_OK;
 }
 
