@@ -131,8 +131,20 @@ ccpayd answers server reflection, so no .proto files are needed. Try, from anoth
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$port
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$port/grpc.health.v1.Health/Check
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
-    --data '{"customer":{"name":"Ada Lovelace","email":"ada@example.com","currency_code":"USD"},"request_id":"demo-1"}' \\
+    --data '{"customer":{"name":"Dana Reyes","email":"dana@example.com","currency_code":"USD"},"request_id":"demo-1"}' \\
     http://127.0.0.1:$port/ccpay.v1.CustomerService/CreateCustomer
+
+  # a card payment: an order for that customer (CUS_ID from the reply above), a card
+  # (a Stripe test token; ccpay never takes a card number), then submit (authorizes
+  # through the Stripe adapter and the sandbox) and invoice (captures):
+  b="$top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
+  \$b --data '{"order":{"customer_id":"CUS_ID","currency_code":"USD","source_code":"PHONE","lines":[{"sku":"MUG","quantity":2,"unit_price":{"currency_code":"USD","amount_minor":1250}}]},"request_id":"demo-2"}' \\
+    http://127.0.0.1:$port/ccpay.v1.OrderService/CreateOrder
+  \$b --data '{"order_id":"ORD_ID","payment":{"tender_type":"TENDER_TYPE_CARD","amount":{"currency_code":"USD","amount_minor":2500},"card":{"processor":"stripe","token":"pm_card_visa","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}},"request_id":"demo-3"}' \\
+    http://127.0.0.1:$port/ccpay.v1.OrderService/AddPayment
+  \$b --data '{"order_id":"ORD_ID","request_id":"demo-4"}' http://127.0.0.1:$port/ccpay.v1.OrderService/SubmitOrder
+  \$b --data '{"order_id":"ORD_ID","lines":[{"line_number":1,"quantity":2}],"request_id":"demo-5"}' \\
+    http://127.0.0.1:$port/ccpay.v1.OrderService/InvoiceOrder
 
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --data '{"follow":true}' \\
     http://127.0.0.1:$port/ccpay.v1.LedgerService/StreamEntries
@@ -140,7 +152,7 @@ ccpayd answers server reflection, so no .proto files are needed. Try, from anoth
   # with grpcurl, if you have it:
   grpcurl -plaintext 127.0.0.1:$port list
   grpcurl -plaintext 127.0.0.1:$port describe ccpay.v1.CustomerService
-  grpcurl -plaintext -d '{"name_prefix":"ada"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
+  grpcurl -plaintext -d '{"name_prefix":"dana"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
   grpcurl -plaintext 127.0.0.1:$port ccpay.v1.LedgerService/GetTrialBalance
 
 Ctrl-C stops ccpayd gracefully (and its adapters), then ccpay-procsim.

@@ -56,7 +56,9 @@ static const char usage_text[] =
     "  config = PATH    its INI file with the processor's credentials; mode 0600 (required)\n"
     "  log_file = PATH  its output, appended (default: ccpayd's stderr)\n"
     "  threads = N      its worker threads (default: the adapter's)\n"
-    "[payments] capture_at_submit = true|false: capture card payments at SubmitOrder (false).\n";
+    "[payments] capture_at_submit = true|false: capture card payments at SubmitOrder (false).\n"
+    "[fraud] cvv_mismatch, avs_mismatch = decline|hold|allow (decline, hold); hold_above =\n"
+    "  USD:100000,...: hold orders authorized above these minor-unit amounts (none).\n";
 
 const char *config_usage(void) { return usage_text; }
 
@@ -156,6 +158,14 @@ static bool apply(ccpayd_config *c, const char *name, const char *value, const c
     if (!parse_bool(value, &c->plaintext)) rule = "true or false";
   } else if (strcmp(name, "capture_at_submit") == 0) {
     if (!parse_bool(value, &c->capture_at_submit)) rule = "true or false";
+  } else if (strcmp(name, "cvv_mismatch") == 0) {
+    if (!fraud_action_parse(value, &c->fraud.cvv_mismatch)) rule = "decline, hold or allow";
+  } else if (strcmp(name, "avs_mismatch") == 0) {
+    if (!fraud_action_parse(value, &c->fraud.avs_mismatch)) rule = "decline, hold or allow";
+  } else if (strcmp(name, "hold_above") == 0) {
+    if (!fraud_thresholds_parse(value, &c->fraud)) {
+      rule = "a list such as USD:100000,EUR:90000 (minor units per currency)";
+    }
   } else if (strcmp(name, "socket_dir") == 0) {
     if (!copy_setting(c->adapter_socket_dir, sizeof c->adapter_socket_dir, value)) {
       rule = "a directory path";
@@ -251,7 +261,8 @@ static int apply_ini_line(void *user, const char *section, const char *name, con
     return ctx->failed ? 0 : 1;
   }
   bool known_section = strcmp(section, "server") == 0 || strcmp(section, "storage") == 0 ||
-                       strcmp(section, "gateway") == 0 || strcmp(section, "payments") == 0;
+                       strcmp(section, "gateway") == 0 || strcmp(section, "payments") == 0 ||
+                       strcmp(section, "fraud") == 0;
   if (!known_section) {
     snprintf(ctx->error->message, ctx->error->size, "%s: unknown section [%s]", shown, section);
     ctx->failed = true;
@@ -270,6 +281,7 @@ static void set_defaults(ccpayd_config *c) {
   c->log_level = LOG_INFO;
   c->adapter_start_timeout_ms = GATEWAY_START_TIMEOUT_MS_DEFAULT;
   c->adapter_call_timeout_ms = GATEWAY_CALL_TIMEOUT_MS_DEFAULT;
+  fraud_rules_default(&c->fraud);
 }
 
 static const struct option long_options[] = {

@@ -11,6 +11,7 @@
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "domain/fraud.h"
 
 enum { CONFIG_ADDRESS_BYTES_MAX = 256, CONFIG_MESSAGE_BYTES_MAX = 512 };
 
@@ -36,6 +37,8 @@ typedef struct ccpayd_config {
   /* [payments] capture_at_submit: card payments are captured when the order is
    * submitted (a sale) instead of when it is invoiced. */
   bool capture_at_submit;
+  /* [fraud] cvv_mismatch, avs_mismatch, hold_above (domain/fraud.h). */
+  fraud_rules fraud;
   /* [gateway]: where the adapters' sockets go ("" until config_check_adapters makes it
    * <data_dir>/adapters; always absolute after it), and the timeouts. */
   char adapter_socket_dir[PATH_MAX];

@@ -83,7 +83,12 @@ static int serve(const ccpayd_config *config, service_env *env) {
  * the store and the adapters, stopped after the server and before them. */
 static int run(const ccpayd_config *config, store *s, ledger_feed *feed, supervisor *gateway) {
   service_env env = {
-      .store = s, .feed = feed, .gateway = gateway, .capture_at_submit = config->capture_at_submit};
+      .store = s,
+      .feed = feed,
+      .gateway = gateway,
+      .capture_at_submit = config->capture_at_submit,
+      .fraud = &config->fraud,
+  };
   ccpay_error error;
   if (payment_engine_start(&env, &env.payments, &error) != CCPAY_OK) {
     fprintf(stderr, "ccpayd: payments: %s\n", error.message);

@@ -8,6 +8,7 @@
 #include "ccpay/v1/order.pb-c.h"
 #include "common.h"
 #include "domain/accounts.h"
+#include "domain/fraud.h"
 #include "domain/money.h"
 #include "domain/order.h"
 #include "domain/payment.h"
@@ -112,6 +113,7 @@ struct order_change {
   order_apply_fn apply;
   const ProtobufCMessage *request;
   Ccpay__V1__Invoice *invoice; /* InvoiceOrder's output */
+  const char *fraud_hold;      /* SubmitOrder: why the fraud rules hold the order, or NULL */
 };
 
 /* Reads the order twice (the stored "before" keeps its index keys), applies the change
@@ -246,20 +248,36 @@ static void release_hold(rpc_call *call, const ProtobufCMessage *message) {
 
 /* --- SubmitOrder ---------------------------------------------------------------------- */
 
+/* Submitted; on the fraud review hold when the fraud rules asked for it. */
 static ccpay_err apply_submit(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
                               ccpay_error *error) {
   o->status = CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED;
+  if (change->fraud_hold == NULL) return CCPAY_OK;
+  Ccpay__V1__OrderHold *hold = arena_alloc(a, sizeof *hold);
+  if (hold == NULL) return service_exhausted(error);
+  ccpay__v1__order_hold__init(hold);
+  hold->code = FRAUD_HOLD_CODE;
+  hold->reason = (char *)change->fraud_hold;
+  hold->hold_time = timestamp_from_ms(a, store_txn_time_ms(txn));
+  if (hold->hold_time == NULL) return service_exhausted(error);
+  o->hold = hold;
   return CCPAY_OK;
 }
 
 #define KIND(x) CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_##x
+
+/* A payment the fraud rules refused: its authorization voided (or its sale refunded). */
+static bool refused_by_fraud(const Ccpay__V1__Payment *p) {
+  return strcmp(p->decline_code, FRAUD_DECLINE_CODE) == 0;
+}
 
 /* A declined or failed card stays on the order as history; while it is the latest card,
  * submitting answers its decline again (the same answer a retry of the first attempt
  * gets) until another payment is added. */
 static ccpay_err submit_check_latest_card(const Ccpay__V1__Payment *latest, ccpay_error *error) {
   if (latest == NULL) return CCPAY_OK;
-  if (latest->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_DECLINED) {
+  if (latest->status == CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_DECLINED ||
+      refused_by_fraud(latest)) {
     return ccpay_error_set(error, CCPAY_ERR_PAYMENT_DECLINED,
                            "payment %s: declined by %s: %s (%s); add another payment", latest->id,
                            latest->card->processor, latest->decline_code, latest->decline_message);
@@ -301,11 +319,13 @@ static ccpay_err submit_add_authorizations(store_txn *txn, payment_flow *f,
 }
 
 /* Marks the order SUBMITTED (checked against the status machine again: the order may
- * have changed while the processor answered). */
-static ccpay_err submit_write(store_txn *txn, uint64_t order_id, arena *a, ProtobufCMessage **reply,
-                              ccpay_error *error) {
-  order_change change = {
-      .order_id = order_id, .action = ORDER_ACTION_SUBMIT, .apply = apply_submit};
+ * have changed while the processor answered), held for review when fraud_hold says why. */
+static ccpay_err submit_write(store_txn *txn, uint64_t order_id, const char *fraud_hold, arena *a,
+                              ProtobufCMessage **reply, ccpay_error *error) {
+  order_change change = {.order_id = order_id,
+                         .action = ORDER_ACTION_SUBMIT,
+                         .apply = apply_submit,
+                         .fraud_hold = fraud_hold};
   Ccpay__V1__Order *o = NULL;
   ccpay_err rc = order_change_run(txn, &change, a, &o, error);
   *reply = o != NULL ? &o->base : NULL;
@@ -322,19 +342,84 @@ static ccpay_err submit_begin(store_txn *txn, payment_flow *f, ProtobufCMessage 
   if (rc == CCPAY_OK) rc = submit_add_authorizations(txn, f, o, error);
   if (rc != CCPAY_OK) return rc;
   if (payment_flow_step_count(f) > 0) return CCPAY_OK;
-  return submit_write(txn, *order_id, a, reply, error);
+  return submit_write(txn, *order_id, NULL, a, reply, error);
 }
 
-/* Submitted only when every card was authorized; a decline or a lost answer is told
- * to the caller, and the order stays OPEN (the decline recorded on its payment). */
+/* Refuses an approved payment: records why, and starts the void of the authorization (or
+ * the refund of a sale) as a follow-up operation. */
+static ccpay_err submit_refuse(store_txn *txn, payment_flow *f, Ccpay__V1__Payment *p,
+                               const char *reason, ccpay_error *error) {
+  p->decline_code = FRAUD_DECLINE_CODE;
+  p->decline_message =
+      arena_printf(payment_flow_arena(f), "refused by the fraud rules: %s", reason);
+  if (p->decline_message == NULL) return service_exhausted(error);
+  bool sale = p->captured->amount_minor > 0;
+  return payment_flow_add_operation(f, txn, p, sale ? KIND(REFUND) : KIND(VOID),
+                                    sale ? payment_refundable(p) : 0, false, error);
+}
+
+/* Applies the fraud rules to each payment this submission authorized: holds are
+ * collected into *hold (in the flow's arena), declines refuse the payment. A payment
+ * refused in an earlier pass (its void done) is marked DECLINED now. *refused names
+ * the first refused payment. */
+static ccpay_err submit_assess_fraud(store_txn *txn, payment_flow *f, const char **hold,
+                                     const Ccpay__V1__Payment **refused, ccpay_error *error) {
+  arena *a = payment_flow_arena(f);
+  for (size_t i = 0; i < payment_flow_step_count(f); i++) {
+    const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
+    if (t->state != CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_SUCCEEDED) continue;
+    Ccpay__V1__Payment *p = NULL;
+    ccpay_err rc = payment_read(txn, t->payment_id, a, &p, error);
+    if (rc != CCPAY_OK) return rc;
+    if (refused_by_fraud(p)) {
+      if (*refused == NULL) *refused = p;
+      if (p->open_transaction_id[0] == '\0' &&
+          p->status != CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_DECLINED) {
+        p->status = CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_DECLINED;
+        p->version++;
+        rc = payments_put(txn, p, false, error);
+      }
+      if (rc != CCPAY_OK) return rc;
+      continue;
+    }
+    if (t->kind != KIND(AUTHORIZE) && t->kind != KIND(SALE)) continue;
+    fraud_verdict verdict;
+    fraud_assess(payment_flow_env(f)->fraud, p, &verdict);
+    if (verdict.action == FRAUD_DECLINE) {
+      rc = submit_refuse(txn, f, p, verdict.reason, error);
+      if (*refused == NULL) *refused = p;
+    } else if (verdict.action == FRAUD_HOLD) {
+      *hold = *hold == NULL ? arena_printf(a, "%s: %s", p->id, verdict.reason)
+                            : arena_printf(a, "%s; %s: %s", *hold, p->id, verdict.reason);
+      if (*hold == NULL) rc = service_exhausted(error);
+    }
+    if (rc != CCPAY_OK) return rc;
+  }
+  return CCPAY_OK;
+}
+
+/* Submitted only when every card was authorized and the fraud rules accept it (or hold
+ * the order for review); a decline or a lost answer is told to the caller, and the order
+ * stays OPEN (the decline recorded on its payment). */
 static ccpay_err submit_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
                             ccpay_error *error) {
   for (size_t i = 0; i < payment_flow_step_count(f); i++) {
+    const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
+    if (t->kind != KIND(AUTHORIZE) && t->kind != KIND(SALE)) continue; /* fraud follow-ups */
     ccpay_err rc = payment_flow_step_error(f, i, error);
     if (rc != CCPAY_OK) return rc;
   }
+  const char *hold = NULL;
+  const Ccpay__V1__Payment *refused = NULL;
+  ccpay_err rc = submit_assess_fraud(txn, f, &hold, &refused, error);
+  if (rc != CCPAY_OK) return rc;
+  if (refused != NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_PAYMENT_DECLINED,
+                           "payment %s: %s (%s); add another payment", refused->id,
+                           refused->decline_message, FRAUD_DECLINE_CODE);
+  }
   const uint64_t *order_id = payment_flow_input(f);
-  return submit_write(txn, *order_id, payment_flow_arena(f), reply, error);
+  return submit_write(txn, *order_id, hold, payment_flow_arena(f), reply, error);
 }
 
 static void submit_order(rpc_call *call, const ProtobufCMessage *message) {

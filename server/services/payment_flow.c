@@ -53,7 +53,10 @@ struct payment_flow {
   payment_flow_spec spec;
   flow_step steps[PAYMENTS_PER_ORDER_MAX];
   size_t n_steps;
-  uint8_t *reply; /* packed, to send */
+  size_t steps_sent;    /* steps[0..steps_sent) went to the gateway */
+  size_t steps_applied; /* and [0..steps_applied) had their outcome written */
+  bool follow_up;       /* end added steps: send them, then end again */
+  uint8_t *reply;       /* packed, to send */
   size_t reply_len;
   bool answer_now;      /* begin answered (stored reply, or nothing to send) */
   bool has_reply_error; /* end chose an error answer; its effects are kept */
@@ -452,6 +455,13 @@ static ccpay_err apply_step(store_txn *txn, payment_flow *f, flow_step *s, ccpay
   }
   t->state = state;
   payment_finish(p, t, a);
+  bool approved_authorization = state == STATE(SUCCEEDED) && s->outcome.answered &&
+                                (t->kind == KIND(AUTHORIZE) || t->kind == KIND(SALE));
+  if (approved_authorization && s->outcome.result->authorization_expires_ms > 0) {
+    p->authorization_expire_time =
+        timestamp_from_ms(a, s->outcome.result->authorization_expires_ms);
+    if (p->authorization_expire_time == NULL) return service_exhausted(error);
+  }
   p->version++;
   p->audit = audit_stamp_updated(a, p->audit, now_ms);
   if (p->audit == NULL) return service_exhausted(error);
@@ -501,8 +511,13 @@ static void flow_free(payment_flow *f) {
   }
 }
 
-/* Ends the flow: answers the call (or tells the recovery loop) and lets go of it. */
+/* Ends the flow: answers the call (or tells the recovery loop) and lets go of it. A flow
+ * of a call lives in the call's arena: once answered, it may be gone, so everything
+ * needed afterwards is read first. */
 static void flow_finish(payment_flow *f, ccpay_err result, const ccpay_error *error) {
+  payment_engine *e = f->engine;
+  payment_flow_done_fn done = f->done;
+  void *done_context = f->done_context;
   if (f->call != NULL) {
     if (result != CCPAY_OK) {
       rpc_call_fail(f->call, error);
@@ -511,10 +526,10 @@ static void flow_finish(payment_flow *f, ccpay_err result, const ccpay_error *er
     } else {
       rpc_call_reply_packed(f->call, f->reply, f->reply_len);
     }
+  } else {
+    flow_free(f); /* a recovery flow owns its arena */
   }
-  if (f->done != NULL) f->done(f->done_context, result);
-  payment_engine *e = f->engine;
-  flow_free(f);
+  if (done != NULL) done(done_context, result);
   flows_finished(e);
 }
 
@@ -597,15 +612,21 @@ static void flow_begin_done(store_write *w) {
 
 static ccpay_err flow_end_execute(store_txn *txn, store_write *w) {
   payment_flow *f = (payment_flow *)w;
-  for (size_t i = 0; i < f->n_steps; i++) {
+  for (size_t i = f->steps_applied; i < f->n_steps; i++) {
     ccpay_err rc = apply_step(txn, f, &f->steps[i], &w->error);
     if (rc != CCPAY_OK) return rc;
   }
+  f->steps_applied = f->n_steps;
   if (f->spec.end == NULL) return CCPAY_OK;
   ProtobufCMessage *reply = NULL;
   ccpay_error answer;
   ccpay_error_clear(&answer);
+  f->has_reply_error = false;
   ccpay_err rc = f->spec.end(txn, f, &reply, &answer);
+  if (f->n_steps > f->steps_applied) { /* follow-up operations: answer after them */
+    f->follow_up = true;
+    return CCPAY_OK;
+  }
   if (rc != CCPAY_OK) {
     /* The outcomes above are kept; the caller is told what they mean. */
     f->has_reply_error = true;
@@ -617,6 +638,10 @@ static ccpay_err flow_end_execute(store_txn *txn, store_write *w) {
 
 static void flow_end_done(store_write *w) {
   payment_flow *f = (payment_flow *)w;
+  if (w->result == CCPAY_OK && f->follow_up) {
+    f->follow_up = false;
+    return enqueue(f);
+  }
   release_claims(f);
   flow_finish(f, w->result, &w->error);
 }
@@ -635,7 +660,8 @@ static void *gateway_thread(void *argument) {
     if (e->queue_head == NULL) e->queue_tail = NULL;
     pthread_mutex_unlock(&e->lock);
 
-    for (size_t i = 0; i < f->n_steps; i++) send_step(f, &f->steps[i]);
+    for (size_t i = f->steps_sent; i < f->n_steps; i++) send_step(f, &f->steps[i]);
+    f->steps_sent = f->n_steps;
     f->write.execute = flow_end_execute;
     f->write.done = flow_end_done;
     store_write_submit(f->env->store, &f->write);

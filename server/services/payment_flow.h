@@ -36,7 +36,9 @@ typedef struct payment_engine payment_engine;
 
 /* Stage 1 and 3 callbacks, on the writer thread inside the flow's nested transaction.
  * begin: check, write, add steps; set *reply to answer at once when it added none.
- * end: every step is resolved or left UNKNOWN; build *reply or return an error. */
+ * end: every step is resolved or left UNKNOWN; build *reply or return an error. end may
+ * also add follow-up operations (a void after a fraud rule refused an authorization):
+ * they are sent, and end runs again over every step. */
 typedef ccpay_err (*payment_flow_fn)(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
                                      ccpay_error *error);
 

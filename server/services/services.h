@@ -20,6 +20,8 @@ typedef struct service_env {
   /* Card payments at SubmitOrder: authorize only (capture at invoice), or authorize
    * and capture at once. */
   bool capture_at_submit;
+  /* What AVS/CVV results and amounts mean for an approved authorization (never NULL). */
+  const struct fraud_rules *fraud;
 } service_env;
 
 /* The method table: static storage, valid for the whole run; each method's context is

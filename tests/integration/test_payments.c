@@ -5,7 +5,8 @@
  * linked refund; a decline; a void by cancelling; a sale. Then the failures: every
  * injected fault (timeout, 5xx, slow, commit-then-drop) and an adapter killed in the
  * middle of a call end with the transaction resolved and procsim's money equal to
- * ccpay's, payment by payment; an adapter that is down answers UNAVAILABLE at once.
+ * ccpay's, payment by payment; an adapter that is down answers UNAVAILABLE at once; the
+ * fraud rules refuse a card-code mismatch and hold address mismatches and large amounts.
  * Each test ends with `ccpay-admin verify` on the data directory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,7 +95,7 @@ typedef struct order_ids {
 static void make_order(test_client *c, order_ids *ids) {
   test_reply r;
   rid id = next_rid("customer");
-  call_create_customer(c, id.text, "Ada Pay", "USD", 30, &r);
+  call_create_customer(c, id.text, "Dana Reyes", "USD", 30, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
   snprintf(ids->customer, sizeof ids->customer, "%s", REPLY_AS(Ccpay__V1__Customer, &r)->id);
   test_reply_clear(&r);
@@ -115,8 +116,8 @@ static void add_card(test_client *c, const processor_case *p, bool decline, int6
   test_reply r;
   rid id = next_rid("card");
   call_add_card(c, id.text, ids->order, p->name, decline ? p->decline_token : p->approve_token,
-                decline ? p->decline_holder : "Ada Pay", decline ? p->decline_zip : "10001", "USD",
-                amount, &r);
+                decline ? p->decline_holder : "Dana Reyes", decline ? p->decline_zip : "10001",
+                "USD", amount, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
   const Ccpay__V1__Payment *pay = REPLY_AS(Ccpay__V1__Payment, &r);
   assert_int_equal(pay->status, STATUS(NEW));
@@ -532,6 +533,71 @@ static void adapter_killed_mid_call(void **state) {
   f->passed = true;
 }
 
+/* --- Fraud rules -------------------------------------------------------------------------- */
+
+static int fraud_setup(void **state) {
+  payments_fixture_options o = {.hold_above = "USD:4000"};
+  return payments_fixture_setup_with(state, &o);
+}
+
+/* Submits an order paid by a Stripe card with token for amount (the order's total is
+ * 50.00); returns the reply's status. */
+static grpc_status_code submit_with_card(payments_fixture *f, const char *token, int64_t amount,
+                                         order_ids *ids, test_reply *r) {
+  make_order(f->client, ids);
+  processor_case card = stripe;
+  card.approve_token = token;
+  add_card(f->client, &card, false, amount, ids);
+  rid submit = next_rid("submit");
+  return call_submit_order(f->client, submit.text, ids->order, r);
+}
+
+/* The default rules: a card-code mismatch refuses the card and voids its authorization;
+ * an address mismatch, or an amount above the threshold, holds the order for review. */
+static void fraud_rules_apply(void **state) {
+  payments_fixture *f = *state;
+  test_client *c = f->client;
+  order_ids ids;
+  test_reply r;
+
+  submit_with_card(f, "pm_card_cvcCheckFail", 3000, &ids, &r);
+  assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "PAYMENT_DECLINED", "CVV mismatch");
+  test_reply_clear(&r);
+  Ccpay__V1__Payment *pay = get_payment(c, ids.payment, &r);
+  assert_int_equal(pay->status, STATUS(DECLINED));
+  assert_string_equal(pay->decline_code, "fraud_rule");
+  assert_int_equal(pay->released->amount_minor, 3000); /* the authorization was voided */
+  test_reply_clear(&r);
+  assert_procsim_matches(f, ids.payment);
+
+  submit_with_card(f, "pm_card_avsZipFail", 3000, &ids, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  const Ccpay__V1__Order *o = REPLY_AS(Ccpay__V1__Order, &r);
+  assert_int_equal(o->status, CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED);
+  assert_non_null(o->hold);
+  assert_string_equal(o->hold->code, "FRAUD_REVIEW");
+  assert_non_null(strstr(o->hold->reason, "AVS mismatch"));
+  test_reply_clear(&r);
+
+  submit_with_card(f, "pm_card_visa", 5000, &ids, &r); /* above USD:4000 */
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  o = REPLY_AS(Ccpay__V1__Order, &r);
+  assert_non_null(o->hold);
+  assert_non_null(strstr(o->hold->reason, "above the review threshold"));
+  test_reply_clear(&r);
+
+  /* The review queue is the hold listing. */
+  Ccpay__V1__ListOrdersRequest list = CCPAY__V1__LIST_ORDERS_REQUEST__INIT;
+  list.hold_code = "FRAUD_REVIEW";
+  test_client_call(c, "/ccpay.v1.OrderService/ListOrders", &list.base,
+                   &ccpay__v1__list_orders_response__descriptor, 0, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  assert_int_equal(REPLY_AS(Ccpay__V1__ListOrdersResponse, &r)->n_orders, 2);
+  test_reply_clear(&r);
+  verify_offline(f);
+  f->passed = true;
+}
+
 /* --- An adapter that is down ------------------------------------------------------------ */
 
 static int broken_adapter_setup(void **state) {
@@ -584,6 +650,7 @@ int main(void) {
                                       payments_fixture_teardown),
       cmocka_unit_test_setup_teardown(adapter_down_fails_fast, broken_adapter_setup,
                                       payments_fixture_teardown),
+      cmocka_unit_test_setup_teardown(fraud_rules_apply, fraud_setup, payments_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,9 @@ static bool adapter_config(const payments_fixture *f, const char *processor, int
 /* The adapters' configs, and ccpayd's INI naming them. */
 static bool write_configs(payments_fixture *f, const payments_fixture_options *o) {
   char ini[4 * PATH_MAX];
-  size_t used = (size_t)snprintf(ini, sizeof ini, "[payments]\ncapture_at_submit = %s\n",
-                                 o->capture_at_submit ? "true" : "false");
+  size_t used = (size_t)snprintf(
+      ini, sizeof ini, "[payments]\ncapture_at_submit = %s\n[fraud]\nhold_above = %s\n",
+      o->capture_at_submit ? "true" : "false", o->hold_above != NULL ? o->hold_above : "");
   int timeout_ms = o->adapter_timeout_ms > 0 ? o->adapter_timeout_ms : DEFAULT_ADAPTER_TIMEOUT_MS;
   for (size_t i = 0; i < sizeof processors / sizeof *processors; i++) {
     char path[PATH_MAX], text[PATH_MAX + 1024];

@@ -10,8 +10,8 @@
 
 static Ccpay__V1__Customer valid_customer(void) {
   Ccpay__V1__Customer c = CCPAY__V1__CUSTOMER__INIT;
-  c.name = "Ada Lovelace";
-  c.email = "ada@example.com";
+  c.name = "Dana Reyes";
+  c.email = "dana@example.com";
   c.phone = "+44 20 7946 0000";
   c.currency_code = "GBP";
   return c;
@@ -100,13 +100,13 @@ static void apply_update_changes_only_masked_fields(void **state) {
   assert_int_equal(current->credit_limit->amount_minor, 0);
 
   Ccpay__V1__Customer change = CCPAY__V1__CUSTOMER__INIT;
-  change.name = "Ada King";
+  change.name = "Dana King";
   change.email = "ignored@example.com";
   ccpay_error e;
   assert_int_equal(customer_validate_update(&change, CUSTOMER_FIELD_NAME, "GBP", &e), CCPAY_OK);
   Ccpay__V1__Customer *updated = customer_apply_update(current, &change, CUSTOMER_FIELD_NAME, a);
-  assert_string_equal(updated->name, "Ada King");
-  assert_string_equal(updated->email, "ada@example.com");
+  assert_string_equal(updated->name, "Dana King");
+  assert_string_equal(updated->email, "dana@example.com");
   assert_string_equal(updated->currency_code, "GBP");
 
   change.name = "";
