@@ -26,3 +26,12 @@ ccpay_err service_exhausted(ccpay_error *error) {
   return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED,
                          "the call needs more than %d MiB of memory", CALL_ARENA_BYTES_MAX >> 20);
 }
+
+void service_reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage *reply,
+                           const ccpay_error *error) {
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, error);
+  } else {
+    rpc_call_reply(call, reply);
+  }
+}

@@ -1,5 +1,5 @@
-/* Small pieces every service handler uses: id fields and the error for a call that ran
- * out of memory. (Money messages: money_message in domain/money.h.) */
+/* Small pieces every service handler uses: id fields, the error for a call that ran out
+ * of memory, ending a read's call. (Money messages: money_message in domain/money.h.) */
 #ifndef CCPAY_SERVICES_COMMON_H
 #define CCPAY_SERVICES_COMMON_H
 
@@ -8,6 +8,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "ccpay/v1/common.pb-c.h"
+#include "rpc/rpc.h"
 #include "storage/ids.h"
 
 /* Parses field's text as an id of kind: FIELD_REQUIRED when empty, FIELD_INVALID naming
@@ -20,5 +21,9 @@ char *service_format_id(id_kind kind, uint64_t id, arena *a);
 
 /* LIMIT_EXCEEDED: the call needed more memory than CALL_ARENA_BYTES_MAX. */
 ccpay_err service_exhausted(ccpay_error *error);
+
+/* Ends a read's call: with reply when rc is CCPAY_OK, else with error. */
+void service_reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage *reply,
+                           const ccpay_error *error);
 
 #endif

@@ -244,22 +244,17 @@ static void search_customers(rpc_call *call, const ProtobufCMessage *message) {
 
 /* --- Method table --------------------------------------------------------------------- */
 
-#define CUSTOMER_METHOD(method, handler_fn, request_type, reply_type, needs)                   \
-  (rpc_method) {                                                                               \
-    .name = "/ccpay.v1.CustomerService/" method, .kind = RPC_UNARY,                            \
-    .request_descriptor = &request_type##__descriptor,                                         \
-    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn, .permission = needs, \
-    .context = env,                                                                            \
-  }
-
 size_t customer_service_methods(service_env *env, rpc_method *out) {
-  out[0] = CUSTOMER_METHOD("CreateCustomer", create_customer, ccpay__v1__create_customer_request,
-                           ccpay__v1__customer, "customers.write");
-  out[1] = CUSTOMER_METHOD("GetCustomer", get_customer, ccpay__v1__get_customer_request,
-                           ccpay__v1__customer, "customers.read");
-  out[2] = CUSTOMER_METHOD("UpdateCustomer", update_customer, ccpay__v1__update_customer_request,
-                           ccpay__v1__customer, "customers.write");
-  out[3] = CUSTOMER_METHOD("SearchCustomers", search_customers, ccpay__v1__search_customers_request,
-                           ccpay__v1__search_customers_response, "customers.read");
+  out[0] =
+      SERVICE_METHOD("CustomerService", "CreateCustomer", RPC_UNARY, create_customer,
+                     ccpay__v1__create_customer_request, ccpay__v1__customer, "customers.write");
+  out[1] = SERVICE_METHOD("CustomerService", "GetCustomer", RPC_UNARY, get_customer,
+                          ccpay__v1__get_customer_request, ccpay__v1__customer, "customers.read");
+  out[2] =
+      SERVICE_METHOD("CustomerService", "UpdateCustomer", RPC_UNARY, update_customer,
+                     ccpay__v1__update_customer_request, ccpay__v1__customer, "customers.write");
+  out[3] = SERVICE_METHOD("CustomerService", "SearchCustomers", RPC_UNARY, search_customers,
+                          ccpay__v1__search_customers_request, ccpay__v1__search_customers_response,
+                          "customers.read");
   return 4;
 }

@@ -367,13 +367,10 @@ static void get_account(rpc_call *call, const ProtobufCMessage *message) {
 
 /* --- Method table --------------------------------------------------------------------- */
 
-#define LEDGER_METHOD(method, method_kind, handler_fn, request_type, reply_type) \
-  (rpc_method) {                                                                 \
-    .name = "/ccpay.v1.LedgerService/" method, .kind = method_kind,              \
-    .request_descriptor = &request_type##__descriptor,                           \
-    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn,        \
-    .permission = "ledger.read", .context = env,                                 \
-  }
+/* Every ledger method is a read. */
+#define LEDGER_METHOD(method, method_kind, handler_fn, request_type, reply_type)             \
+  SERVICE_METHOD("LedgerService", method, method_kind, handler_fn, request_type, reply_type, \
+                 "ledger.read")
 
 size_t ledger_service_methods(service_env *env, rpc_method *out) {
   out[0] = LEDGER_METHOD("ListEntries", RPC_UNARY, list_entries, ccpay__v1__list_entries_request,

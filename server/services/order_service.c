@@ -33,15 +33,6 @@ enum {
   MS_PER_DAY = 24 * 3600 * 1000,
 };
 
-static void reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage *reply,
-                          const ccpay_error *error) {
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, error);
-  } else {
-    rpc_call_reply(call, reply);
-  }
-}
-
 /* --- CreateOrder ---------------------------------------------------------------------- */
 
 typedef struct create_input {
@@ -142,11 +133,11 @@ static ccpay_err order_change_execute(store_txn *txn, const void *input, arena *
   return rc;
 }
 
-/* Validates the common fields and queues the change; the handler has checked the rest. */
-static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
-                                const char *request_id, const char *order_id, order_action action,
-                                order_apply_fn apply, mutation_execute_fn execute) {
-  service_env *env = rpc_call_context(call);
+/* A change of the order named by order_id, in the call's arena, after checking the
+ * common fields; NULL when they are wrong (the call has been failed then). */
+static order_change *order_change_new(rpc_call *call, const ProtobufCMessage *request,
+                                      const char *request_id, const char *order_id,
+                                      order_action action, order_apply_fn apply) {
   order_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
   ccpay_error error;
   ccpay_err rc =
@@ -155,11 +146,21 @@ static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
     rc = service_parse_id(ID_ORDER, "order_id", order_id, &change->order_id, &error);
   if (rc != CCPAY_OK) {
     rpc_call_fail(call, &error);
-    return;
+    return NULL;
   }
   change->action = action;
   change->apply = apply;
   change->request = request;
+  return change;
+}
+
+/* Validates the common fields and queues the change; the handler has checked the rest. */
+static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
+                                const char *request_id, const char *order_id, order_action action,
+                                order_apply_fn apply, mutation_execute_fn execute) {
+  order_change *change = order_change_new(call, request, request_id, order_id, action, apply);
+  if (change == NULL) return;
+  service_env *env = rpc_call_context(call);
   mutation_submit(call, env->store, request_id, request, execute, change);
 }
 
@@ -169,19 +170,8 @@ static void order_change_submit(rpc_call *call, const ProtobufCMessage *request,
 static void order_change_flow(rpc_call *call, const ProtobufCMessage *request,
                               const char *request_id, const char *order_id, order_action action,
                               order_apply_fn apply, payment_flow_fn begin, payment_flow_fn end) {
-  order_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
-  ccpay_error error;
-  ccpay_err rc =
-      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
-  if (rc == CCPAY_OK)
-    rc = service_parse_id(ID_ORDER, "order_id", order_id, &change->order_id, &error);
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, &error);
-    return;
-  }
-  change->action = action;
-  change->apply = apply;
-  change->request = request;
+  order_change *change = order_change_new(call, request, request_id, order_id, action, apply);
+  if (change == NULL) return;
   payment_flow_spec spec = {.begin = begin, .end = end, .store_begin_reply = true, .input = change};
   payment_flow_start(call, request_id, request, &spec);
 }
@@ -661,7 +651,7 @@ static void get_order(rpc_call *call, const ProtobufCMessage *message) {
   Ccpay__V1__Order *o = NULL;
   ccpay_error error;
   ccpay_err rc = read_order(call, "id", r->id, &o, &error);
-  reply_or_fail(call, rc, rc == CCPAY_OK ? &o->base : NULL, &error);
+  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &o->base : NULL, &error);
 }
 
 static void calculate_order(rpc_call *call, const ProtobufCMessage *message) {
@@ -670,7 +660,7 @@ static void calculate_order(rpc_call *call, const ProtobufCMessage *message) {
   ccpay_error error;
   ccpay_err rc = read_order(call, "order_id", r->order_id, &o, &error);
   CHECK(rc != CCPAY_OK || o->totals != NULL);
-  reply_or_fail(call, rc, rc == CCPAY_OK ? &o->totals->base : NULL, &error);
+  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &o->totals->base : NULL, &error);
 }
 
 static void get_invoice(rpc_call *call, const ProtobufCMessage *message) {
@@ -686,7 +676,7 @@ static void get_invoice(rpc_call *call, const ProtobufCMessage *message) {
     rc = invoices_get(txn, id, rpc_call_arena(call), &inv, &error);
     store_read_end(txn);
   }
-  reply_or_fail(call, rc, rc == CCPAY_OK ? &inv->base : NULL, &error);
+  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &inv->base : NULL, &error);
 }
 
 static ccpay_err list_query(const Ccpay__V1__ListOrdersRequest *r, order_query *q, uint8_t *listing,
@@ -743,47 +733,43 @@ static void list_orders(rpc_call *call, const ProtobufCMessage *message) {
   q.after_key = after;
   Ccpay__V1__ListOrdersResponse reply = CCPAY__V1__LIST_ORDERS_RESPONSE__INIT;
   if (rc == CCPAY_OK) rc = list_page(rpc_call_context(call), &q, listing, a, &reply, &error);
-  reply_or_fail(call, rc, &reply.base, &error);
+  service_reply_or_fail(call, rc, &reply.base, &error);
 }
 
 /* --- Method table --------------------------------------------------------------------- */
 
-#define ORDER_METHOD(method, handler_fn, request_type, reply_type, needs)                      \
-  (rpc_method) {                                                                               \
-    .name = "/ccpay.v1.OrderService/" method, .kind = RPC_UNARY,                               \
-    .request_descriptor = &request_type##__descriptor,                                         \
-    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn, .permission = needs, \
-    .context = env,                                                                            \
-  }
-
 size_t order_service_methods(service_env *env, rpc_method *out) {
   size_t n = 0;
-  out[n++] = ORDER_METHOD("CreateOrder", create_order, ccpay__v1__create_order_request,
-                          ccpay__v1__order, "orders.write");
-  out[n++] = ORDER_METHOD("GetOrder", get_order, ccpay__v1__get_order_request, ccpay__v1__order,
-                          "orders.read");
-  out[n++] = ORDER_METHOD("ListOrders", list_orders, ccpay__v1__list_orders_request,
-                          ccpay__v1__list_orders_response, "orders.read");
-  out[n++] = ORDER_METHOD("UpdateOrderLines", update_order_lines,
-                          ccpay__v1__update_order_lines_request, ccpay__v1__order, "orders.write");
-  out[n++] = ORDER_METHOD("CalculateOrder", calculate_order, ccpay__v1__calculate_order_request,
-                          ccpay__v1__order_totals, "orders.read");
-  out[n++] = ORDER_METHOD("HoldOrder", hold_order, ccpay__v1__hold_order_request, ccpay__v1__order,
-                          "orders.hold");
-  out[n++] = ORDER_METHOD("ReleaseHold", release_hold, ccpay__v1__release_hold_request,
-                          ccpay__v1__order, "orders.hold");
-  out[n++] = ORDER_METHOD("SubmitOrder", submit_order, ccpay__v1__submit_order_request,
-                          ccpay__v1__order, "orders.write");
-  out[n++] = ORDER_METHOD("InvoiceOrder", invoice_order, ccpay__v1__invoice_order_request,
-                          ccpay__v1__invoice_order_response, "orders.invoice");
-  out[n++] = ORDER_METHOD("GetInvoice", get_invoice, ccpay__v1__get_invoice_request,
-                          ccpay__v1__invoice, "orders.read");
-  out[n++] = ORDER_METHOD("CancelOrder", cancel_order, ccpay__v1__cancel_order_request,
-                          ccpay__v1__order, "orders.cancel");
-  out[n++] = ORDER_METHOD("CancelLines", cancel_lines, ccpay__v1__cancel_lines_request,
-                          ccpay__v1__order, "orders.cancel");
-  out[n++] = ORDER_METHOD("AddPayment", payment_add_to_order, ccpay__v1__add_payment_request,
-                          ccpay__v1__payment, "payments.write");
+  out[n++] = SERVICE_METHOD("OrderService", "CreateOrder", RPC_UNARY, create_order,
+                            ccpay__v1__create_order_request, ccpay__v1__order, "orders.write");
+  out[n++] = SERVICE_METHOD("OrderService", "GetOrder", RPC_UNARY, get_order,
+                            ccpay__v1__get_order_request, ccpay__v1__order, "orders.read");
+  out[n++] = SERVICE_METHOD("OrderService", "ListOrders", RPC_UNARY, list_orders,
+                            ccpay__v1__list_orders_request, ccpay__v1__list_orders_response,
+                            "orders.read");
+  out[n++] =
+      SERVICE_METHOD("OrderService", "UpdateOrderLines", RPC_UNARY, update_order_lines,
+                     ccpay__v1__update_order_lines_request, ccpay__v1__order, "orders.write");
+  out[n++] =
+      SERVICE_METHOD("OrderService", "CalculateOrder", RPC_UNARY, calculate_order,
+                     ccpay__v1__calculate_order_request, ccpay__v1__order_totals, "orders.read");
+  out[n++] = SERVICE_METHOD("OrderService", "HoldOrder", RPC_UNARY, hold_order,
+                            ccpay__v1__hold_order_request, ccpay__v1__order, "orders.hold");
+  out[n++] = SERVICE_METHOD("OrderService", "ReleaseHold", RPC_UNARY, release_hold,
+                            ccpay__v1__release_hold_request, ccpay__v1__order, "orders.hold");
+  out[n++] = SERVICE_METHOD("OrderService", "SubmitOrder", RPC_UNARY, submit_order,
+                            ccpay__v1__submit_order_request, ccpay__v1__order, "orders.write");
+  out[n++] = SERVICE_METHOD("OrderService", "InvoiceOrder", RPC_UNARY, invoice_order,
+                            ccpay__v1__invoice_order_request, ccpay__v1__invoice_order_response,
+                            "orders.invoice");
+  out[n++] = SERVICE_METHOD("OrderService", "GetInvoice", RPC_UNARY, get_invoice,
+                            ccpay__v1__get_invoice_request, ccpay__v1__invoice, "orders.read");
+  out[n++] = SERVICE_METHOD("OrderService", "CancelOrder", RPC_UNARY, cancel_order,
+                            ccpay__v1__cancel_order_request, ccpay__v1__order, "orders.cancel");
+  out[n++] = SERVICE_METHOD("OrderService", "CancelLines", RPC_UNARY, cancel_lines,
+                            ccpay__v1__cancel_lines_request, ccpay__v1__order, "orders.cancel");
+  out[n++] = SERVICE_METHOD("OrderService", "AddPayment", RPC_UNARY, payment_add_to_order,
+                            ccpay__v1__add_payment_request, ccpay__v1__payment, "payments.write");
   CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
   return n;
 }

@@ -27,15 +27,6 @@
 
 enum { LISTING_OPEN_TRANSACTIONS = 0x20 };
 
-static void reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage *reply,
-                          const ccpay_error *error) {
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, error);
-  } else {
-    rpc_call_reply(call, reply);
-  }
-}
-
 ccpay_err payment_read(store_txn *txn, const char *payment_id, arena *a, Ccpay__V1__Payment **out,
                        ccpay_error *error) {
   uint64_t id = 0;
@@ -314,7 +305,7 @@ static void get_payment(rpc_call *call, const ProtobufCMessage *message) {
     store_read_end(txn);
   }
   if (rc == CCPAY_OK && (p = payment_redact(p, a)) == NULL) rc = service_exhausted(&error);
-  reply_or_fail(call, rc, rc == CCPAY_OK ? &p->base : NULL, &error);
+  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &p->base : NULL, &error);
 }
 
 static ccpay_err list_payments_read(store_txn *txn, uint64_t order_id, arena *a,
@@ -347,7 +338,7 @@ static void list_payments(rpc_call *call, const ProtobufCMessage *message) {
     rc = list_payments_read(txn, order_id, rpc_call_arena(call), &reply, &error);
     store_read_end(txn);
   }
-  reply_or_fail(call, rc, &reply.base, &error);
+  service_reply_or_fail(call, rc, &reply.base, &error);
 }
 
 /* The transactions of one payment, oldest first (bounded by TRANSACTIONS_PER_PAYMENT_MAX). */
@@ -422,39 +413,35 @@ static void list_transactions(rpc_call *call, const ProtobufCMessage *message) {
                     : open_transactions(txn, r, a, &reply, &error);
     store_read_end(txn);
   }
-  reply_or_fail(call, rc, &reply.base, &error);
+  service_reply_or_fail(call, rc, &reply.base, &error);
 }
 
 /* --- Method table --------------------------------------------------------------------- */
 
-#define PAYMENT_METHOD(method, handler_fn, request_type, reply_type, needs)                    \
-  (rpc_method) {                                                                               \
-    .name = "/ccpay.v1.PaymentService/" method, .kind = RPC_UNARY,                             \
-    .request_descriptor = &request_type##__descriptor,                                         \
-    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn, .permission = needs, \
-    .context = env,                                                                            \
-  }
-
 size_t payment_service_methods(service_env *env, rpc_method *out) {
   size_t n = 0;
-  out[n++] = PAYMENT_METHOD("GetPayment", get_payment, ccpay__v1__get_payment_request,
-                            ccpay__v1__payment, "payments.read");
-  out[n++] = PAYMENT_METHOD("ListPayments", list_payments, ccpay__v1__list_payments_request,
-                            ccpay__v1__list_payments_response, "payments.read");
+  out[n++] = SERVICE_METHOD("PaymentService", "GetPayment", RPC_UNARY, get_payment,
+                            ccpay__v1__get_payment_request, ccpay__v1__payment, "payments.read");
+  out[n++] = SERVICE_METHOD("PaymentService", "ListPayments", RPC_UNARY, list_payments,
+                            ccpay__v1__list_payments_request, ccpay__v1__list_payments_response,
+                            "payments.read");
+  out[n++] = SERVICE_METHOD("PaymentService", "ListTransactions", RPC_UNARY, list_transactions,
+                            ccpay__v1__list_transactions_request,
+                            ccpay__v1__list_transactions_response, "payments.read");
   out[n++] =
-      PAYMENT_METHOD("ListTransactions", list_transactions, ccpay__v1__list_transactions_request,
-                     ccpay__v1__list_transactions_response, "payments.read");
-  out[n++] = PAYMENT_METHOD("Authorize", authorize_payment, ccpay__v1__authorize_payment_request,
-                            ccpay__v1__payment, "payments.write");
-  out[n++] = PAYMENT_METHOD("Capture", capture_payment, ccpay__v1__capture_payment_request,
-                            ccpay__v1__payment, "payments.write");
-  out[n++] = PAYMENT_METHOD("Void", void_payment, ccpay__v1__void_payment_request,
-                            ccpay__v1__payment, "payments.write");
-  out[n++] = PAYMENT_METHOD("Refund", refund_payment, ccpay__v1__refund_payment_request,
-                            ccpay__v1__payment, "payments.refund");
+      SERVICE_METHOD("PaymentService", "Authorize", RPC_UNARY, authorize_payment,
+                     ccpay__v1__authorize_payment_request, ccpay__v1__payment, "payments.write");
   out[n++] =
-      PAYMENT_METHOD("SyncTransaction", sync_transaction, ccpay__v1__sync_transaction_request,
-                     ccpay__v1__transaction, "payments.write");
+      SERVICE_METHOD("PaymentService", "Capture", RPC_UNARY, capture_payment,
+                     ccpay__v1__capture_payment_request, ccpay__v1__payment, "payments.write");
+  out[n++] = SERVICE_METHOD("PaymentService", "Void", RPC_UNARY, void_payment,
+                            ccpay__v1__void_payment_request, ccpay__v1__payment, "payments.write");
+  out[n++] =
+      SERVICE_METHOD("PaymentService", "Refund", RPC_UNARY, refund_payment,
+                     ccpay__v1__refund_payment_request, ccpay__v1__payment, "payments.refund");
+  out[n++] =
+      SERVICE_METHOD("PaymentService", "SyncTransaction", RPC_UNARY, sync_transaction,
+                     ccpay__v1__sync_transaction_request, ccpay__v1__transaction, "payments.write");
   CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
   return n;
 }

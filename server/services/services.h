@@ -30,6 +30,18 @@ const rpc_method *services_methods(service_env *env, size_t *count);
 
 enum { SERVICE_METHODS_PER_SERVICE_MAX = 16 };
 
+/* One entry of a service's method table: service "CustomerService", method "GetCustomer",
+ * its kind, handler, the protobuf-c type prefixes of request and reply
+ * (ccpay__v1__get_customer_request), and the permission it needs. The context is the
+ * enclosing function's env. */
+#define SERVICE_METHOD(service, method, method_kind, handler_fn, request_type, reply_type, needs) \
+  (rpc_method) {                                                                                  \
+    .name = "/ccpay.v1." service "/" method, .kind = method_kind,                                 \
+    .request_descriptor = &request_type##__descriptor,                                            \
+    .reply_descriptor = &reply_type##__descriptor, .handler = handler_fn, .permission = needs,    \
+    .context = env,                                                                               \
+  }
+
 /* One service's methods, written to out (room for SERVICE_METHODS_PER_SERVICE_MAX);
  * returns how many. */
 size_t customer_service_methods(service_env *env, rpc_method *out);
