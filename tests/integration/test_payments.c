@@ -132,6 +132,19 @@ static Ccpay__V1__Payment *get_payment(test_client *c, const char *id, test_repl
   return (Ccpay__V1__Payment *)r->message;
 }
 
+/* An order of 50.00 paid by an approving card of processor p, submitted (authorized). */
+static void submitted_order(test_client *c, const processor_case *p, order_ids *ids) {
+  test_reply r;
+  make_order(c, ids);
+  add_card(c, p, false, 5000, ids);
+  rid submit = next_rid("submit");
+  call_submit_order(c, submit.text, ids->order, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  assert_int_equal(REPLY_AS(Ccpay__V1__Order, &r)->status,
+                   CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED);
+  test_reply_clear(&r);
+}
+
 static Ccpay__V1__InvoiceOrderResponse *invoice_line(test_client *c, const char *order_id,
                                                      int32_t line, int64_t quantity,
                                                      test_reply *r) {
@@ -222,15 +235,7 @@ static void card_life(payments_fixture *f, const processor_case *p) {
   test_client *c = f->client;
   order_ids ids;
   test_reply r;
-  make_order(c, &ids);
-  add_card(c, p, false, 5000, &ids);
-
-  rid submit = next_rid("submit");
-  call_submit_order(c, submit.text, ids.order, &r);
-  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
-  assert_int_equal(REPLY_AS(Ccpay__V1__Order, &r)->status,
-                   CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED);
-  test_reply_clear(&r);
+  submitted_order(c, p, &ids);
   Ccpay__V1__Payment *pay = get_payment(c, ids.payment, &r);
   assert_int_equal(pay->status, STATUS(AUTHORIZED));
   assert_int_equal(pay->authorized->amount_minor, 5000);
@@ -336,12 +341,7 @@ static void cancel_voids(payments_fixture *f, const processor_case *p) {
   test_client *c = f->client;
   order_ids ids;
   test_reply r;
-  make_order(c, &ids);
-  add_card(c, p, false, 5000, &ids);
-  rid submit = next_rid("submit");
-  call_submit_order(c, submit.text, ids.order, &r);
-  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
-  test_reply_clear(&r);
+  submitted_order(c, p, &ids);
   rid cancel = next_rid("cancel");
   call_cancel_order(c, cancel.text, ids.order, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
@@ -380,12 +380,7 @@ static void sale_at_submit(void **state) {
     test_client *c = f->client;
     order_ids ids;
     test_reply r;
-    make_order(c, &ids);
-    add_card(c, cases[i], false, 5000, &ids);
-    rid submit = next_rid("submit");
-    call_submit_order(c, submit.text, ids.order, &r);
-    assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
-    test_reply_clear(&r);
+    submitted_order(c, cases[i], &ids);
     Ccpay__V1__Payment *pay = get_payment(c, ids.payment, &r);
     assert_int_equal(pay->status, STATUS(CAPTURED));
     assert_int_equal(pay->captured->amount_minor, 5000);
@@ -441,12 +436,7 @@ static void capture_through_drop(payments_fixture *f, const processor_case *p, c
   test_client *c = f->client;
   order_ids ids;
   test_reply r;
-  make_order(c, &ids);
-  add_card(c, p, false, 5000, &ids);
-  rid submit = next_rid("submit");
-  call_submit_order(c, submit.text, ids.order, &r);
-  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
-  test_reply_clear(&r);
+  submitted_order(c, p, &ids);
   assert_true(procsim_inject(&f->control, p->name, path, "drop_after_commit", 2));
   Ccpay__V1__InvoiceOrderResponse *inv = invoice_line(c, ids.order, 1, 2, &r);
   assert_int_equal(inv->n_captures, 1);
