@@ -12,6 +12,9 @@
  * | (or sale)      |                      |                                            |
  * | check received | undeposited_checks   | receivable:<cus_…>                         |
  * | cash received  | cash                 | receivable:<cus_…>                         |
+ * | ACH received   | ach_clearing         | receivable:<cus_…>                         |
+ * | external gift  | external_gift_card_  | receivable:<cus_…>                         |
+ * | card received  | clearing             |                                            |
  * | card refunded  | receivable:<cus_…>   | card_clearing:<proc>                       |
  * Authorizations and voids move no money and post nothing. Later events (write-offs,
  * refund checks, settlement) add rows as they arrive. */
@@ -32,6 +35,8 @@
 #define ACCOUNT_CARD_CLEARING_PREFIX "card_clearing:"
 #define ACCOUNT_UNDEPOSITED_CHECKS "undeposited_checks"
 #define ACCOUNT_CASH "cash"
+#define ACCOUNT_ACH_CLEARING "ach_clearing"
+#define ACCOUNT_EXTERNAL_GIFT_CARD_CLEARING "external_gift_card_clearing"
 
 #define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
 #define ENTRY_KIND_PAYMENT_RECEIVED "PAYMENT_RECEIVED"

@@ -117,6 +117,12 @@ static ccpay_err validate_card(const Ccpay__V1__CardDetails *c, int64_t now_ms,
   return CCPAY_OK;
 }
 
+/* Card details belong to CARD payments only. */
+static ccpay_err no_card(const payment *p, ccpay_error *error) {
+  if (p->card == NULL) return CCPAY_OK;
+  return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "payment.card: only for CARD");
+}
+
 ccpay_err payment_validate_new(const payment *p, const char *order_currency, int64_t now_ms,
                                ccpay_error *error) {
   if (p == NULL) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "payment: required");
@@ -137,29 +143,30 @@ ccpay_err payment_validate_new(const payment *p, const char *order_currency, int
     case TENDER(CHECK): {
       ccpay_err rc = validate_text("payment.check_number", p->check_number,
                                    PAYMENT_CHECK_NUMBER_BYTES_MAX, true, error);
-      if (rc != CCPAY_OK) return rc;
-      if (p->card != NULL) {
-        return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "payment.card: only for CARD");
-      }
-      return CCPAY_OK;
+      return rc == CCPAY_OK ? no_card(p, error) : rc;
     }
     case TENDER(CASH):
-      if (p->card != NULL) {
-        return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "payment.card: only for CARD");
-      }
-      return CCPAY_OK;
     case TENDER(CUSTOMER_ACCOUNT):
-    case TENDER(GIFT_CARD_INTERNAL):
+      return no_card(p, error);
     case TENDER(GIFT_CARD_EXTERNAL):
+    case TENDER(ACH): {
+      /* The external processor's reference (an authorization code, an ACH trace), never
+       * a card or account number: free text, guarded against card numbers. */
+      ccpay_err rc = validate_text("payment.reference", p->reference, PAYMENT_REFERENCE_BYTES_MAX,
+                                   true, error);
+      return rc == CCPAY_OK ? no_card(p, error) : rc;
+    }
+    case TENDER(GIFT_CARD_INTERNAL):
     case TENDER(LOYALTY_CARD):
-    case TENDER(ACH):
       return ccpay_error_set(error, CCPAY_ERR_UNIMPLEMENTED,
-                             "payment.tender_type: %s is not taken yet (CARD, CHECK, CASH are)",
+                             "payment.tender_type: %s is not taken yet (its balances come with "
+                             "the refunds work)",
                              payment_tender_name(p->tender_type));
     default:
       return ccpay_error_set(
           error, p->tender_type == 0 ? CCPAY_ERR_FIELD_REQUIRED : CCPAY_ERR_FIELD_INVALID,
-          "payment.tender_type: CARD, CHECK or CASH");
+          "payment.tender_type: one of CARD, CHECK, CASH, CUSTOMER_ACCOUNT, "
+          "GIFT_CARD_EXTERNAL, ACH");
   }
 }
 

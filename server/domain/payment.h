@@ -24,13 +24,14 @@ const char *transaction_state_name(Ccpay__V1__TransactionState state);
 
 /* Checks a payment line as AddPayment receives it ("payment." prefixes field names):
  * tender and its fields, amount positive in the order's currency, a card that is a
- * token (never a card number) with an expiry not before now_ms. Tenders not taken yet
- * answer CCPAY_ERR_UNIMPLEMENTED naming the tender. */
+ * token (never a card number) with an expiry not before now_ms, a check number, an
+ * external reference for ACH and external gift cards. Internal gift cards and loyalty
+ * cards answer CCPAY_ERR_UNIMPLEMENTED naming the tender. */
 ccpay_err payment_validate_new(const Ccpay__V1__Payment *p, const char *order_currency,
                                int64_t now_ms, ccpay_error *error);
 
 /* Fills a new payment's amounts (all zero, in its currency) and status: NEW for cards,
- * RECEIVED for check and cash. The card's token is kept; clear it before a reply with
+ * RECEIVED for every other tender. The card's token is kept; clear it before a reply with
  * payment_redact. NULL-safe arena failure: returns false. */
 bool payment_init_amounts(Ccpay__V1__Payment *p, arena *a);
 

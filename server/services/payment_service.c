@@ -41,15 +41,40 @@ typedef struct add_input {
   uint64_t order_id;
 } add_input;
 
-/* Check and cash are money in hand: posted to the customer's account at once. */
+/* Where money received in a tender other than a card is held until it reaches the bank;
+ * NULL for a payment on the customer's account, which moves no money: the receivable
+ * stays, and the customer is billed. */
+static const char *received_account(Ccpay__V1__TenderType tender) {
+  switch (tender) {
+    case TENDER(CHECK):
+      return ACCOUNT_UNDEPOSITED_CHECKS;
+    case TENDER(CASH):
+      return ACCOUNT_CASH;
+    case TENDER(ACH):
+      return ACCOUNT_ACH_CLEARING;
+    case TENDER(GIFT_CARD_EXTERNAL):
+      return ACCOUNT_EXTERNAL_GIFT_CARD_CLEARING;
+    default:
+      return NULL;
+  }
+}
+
+/* A tender other than a card is settled when it is taken: its money is posted to the
+ * customer's account at once, and it counts as collected (nothing to capture for it). */
 static ccpay_err post_received(store_txn *txn, Ccpay__V1__Payment *p, arena *a,
                                ccpay_error *error) {
+  const char *currency = p->amount->currency_code;
+  int64_t amount = p->amount->amount_minor;
+  p->authorized = money_message(a, currency, amount);
+  p->captured = money_message(a, currency, amount);
+  if (p->authorized == NULL || p->captured == NULL) return service_exhausted(error);
+  const char *debit = received_account(p->tender_type);
+  if (debit == NULL) return CCPAY_OK; /* on account: nothing moves */
   char *receivable = account_receivable(p->customer_id, a);
-  if (receivable == NULL) return service_exhausted(error);
-  const char *debit = p->tender_type == TENDER(CHECK) ? ACCOUNT_UNDEPOSITED_CHECKS : ACCOUNT_CASH;
-  Ccpay__V1__JournalEntry *e =
-      accounts_transfer_entry(ENTRY_KIND_PAYMENT_RECEIVED, debit, receivable,
-                              p->amount->currency_code, p->amount->amount_minor, a);
+  Ccpay__V1__JournalEntry *e = receivable != NULL
+                                   ? accounts_transfer_entry(ENTRY_KIND_PAYMENT_RECEIVED, debit,
+                                                             receivable, currency, amount, a)
+                                   : NULL;
   if (e == NULL) return service_exhausted(error);
   e->customer_id = p->customer_id;
   e->order_id = p->order_id;
@@ -57,11 +82,7 @@ static ccpay_err post_received(store_txn *txn, Ccpay__V1__Payment *p, arena *a,
   e->entry_time = p->audit->create_time;
   ccpay_err rc = ledger_append(txn, e, error);
   p->entry_sequence = e->sequence;
-  Ccpay__V1__Money *captured = money_message(a, p->amount->currency_code, p->amount->amount_minor);
-  if (captured == NULL) return service_exhausted(error);
-  p->captured = captured; /* what was received counts as collected */
-  p->authorized = money_message(a, p->amount->currency_code, p->amount->amount_minor);
-  return p->authorized != NULL ? rc : service_exhausted(error);
+  return rc;
 }
 
 static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a,
@@ -99,7 +120,7 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
   if (p->id == NULL || p->audit == NULL || ids == NULL || !payment_init_amounts(p, a)) {
     return service_exhausted(error);
   }
-  if (p->tender_type == TENDER(CHECK) || p->tender_type == TENDER(CASH)) {
+  if (p->tender_type != TENDER(CARD)) {
     rc = post_received(txn, p, a, error);
     if (rc != CCPAY_OK) return rc;
   }

@@ -353,6 +353,48 @@ static void cancel_voids(payments_fixture *f, const processor_case *p) {
   assert_procsim_matches(f, ids.payment);
 }
 
+/* Tenders ccpay takes itself are posted when taken and leave nothing to capture: a check
+ * and an ACH payment reach their clearing accounts, the rest stays on the customer's
+ * account (billed). */
+static void other_tenders(payments_fixture *f) {
+  test_client *c = f->client;
+  order_ids ids;
+  test_reply r;
+  make_order(c, &ids);
+  struct {
+    Ccpay__V1__TenderType tender;
+    const char *reference;
+    int64_t amount;
+  } tenders[] = {{CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK, "10442", 1000},
+                 {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_ACH, "ACH-TRACE-0091", 1000},
+                 {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CUSTOMER_ACCOUNT, NULL, 3000}};
+  for (size_t i = 0; i < sizeof tenders / sizeof *tenders; i++) {
+    rid id = next_rid("tender");
+    call_add_tender(c, id.text, ids.order, tenders[i].tender, tenders[i].reference, "USD",
+                    tenders[i].amount, &r);
+    assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+    assert_int_equal(REPLY_AS(Ccpay__V1__Payment, &r)->status, STATUS(RECEIVED));
+    test_reply_clear(&r);
+  }
+  rid loyalty = next_rid("tender");
+  call_add_tender(c, loyalty.text, ids.order, CCPAY__V1__TENDER_TYPE__TENDER_TYPE_LOYALTY_CARD,
+                  "LOY-1", "USD", 100, &r);
+  assert_reply(&r, GRPC_STATUS_UNIMPLEMENTED, "UNIMPLEMENTED", "LOYALTY_CARD");
+  test_reply_clear(&r);
+  rid submit = next_rid("submit");
+  call_submit_order(c, submit.text, ids.order, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  test_reply_clear(&r);
+  Ccpay__V1__InvoiceOrderResponse *inv = invoice_line(c, ids.order, 1, 2, &r);
+  assert_int_equal(inv->n_captures, 0);
+  test_reply_clear(&r);
+  char receivable[64];
+  snprintf(receivable, sizeof receivable, "receivable:%s", ids.customer);
+  assert_int_equal(account_balance(c, "undeposited_checks"), 1000);
+  assert_int_equal(account_balance(c, "ach_clearing"), 1000);
+  assert_int_equal(account_balance(c, receivable), 2000 - 2000); /* invoiced 20.00, paid 20.00 */
+}
+
 static void each_processor(void **state) {
   payments_fixture *f = *state;
   const processor_case *cases[] = {&stripe, &adyen, &authorizenet};
@@ -362,6 +404,7 @@ static void each_processor(void **state) {
     decline_then_another_card(f, cases[i]);
     cancel_voids(f, cases[i]);
   }
+  other_tenders(f);
   verify_offline(f);
   f->passed = true;
 }

@@ -42,9 +42,20 @@ grpc_status_code call_add_card(test_client *client, const char *request_id, cons
 grpc_status_code call_add_check(test_client *client, const char *request_id, const char *order_id,
                                 const char *check_number, const char *currency, int64_t amount,
                                 test_reply *r) {
+  return call_add_tender(client, request_id, order_id, CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK,
+                         check_number, currency, amount, r);
+}
+
+grpc_status_code call_add_tender(test_client *client, const char *request_id, const char *order_id,
+                                 Ccpay__V1__TenderType tender, const char *reference,
+                                 const char *currency, int64_t amount, test_reply *r) {
   Ccpay__V1__Payment p = CCPAY__V1__PAYMENT__INIT;
-  p.tender_type = CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK;
-  p.check_number = (char *)check_number;
+  p.tender_type = tender;
+  if (tender == CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK) {
+    p.check_number = reference != NULL ? (char *)reference : "";
+  } else {
+    p.reference = reference != NULL ? (char *)reference : "";
+  }
   return add_payment(client, request_id, order_id, &p, currency, amount, r);
 }
 

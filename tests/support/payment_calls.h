@@ -21,6 +21,12 @@ grpc_status_code call_add_check(test_client *client, const char *request_id, con
                                 const char *check_number, const char *currency, int64_t amount,
                                 test_reply *r);
 
+/* AddPayment of a tender ccpay takes itself (CHECK, CASH, ACH, GIFT_CARD_EXTERNAL,
+ * CUSTOMER_ACCOUNT), with check_number or reference (NULL: none). */
+grpc_status_code call_add_tender(test_client *client, const char *request_id, const char *order_id,
+                                 Ccpay__V1__TenderType tender, const char *reference,
+                                 const char *currency, int64_t amount, test_reply *r);
+
 grpc_status_code call_get_payment(test_client *client, const char *payment_id, test_reply *r);
 
 grpc_status_code call_list_transactions(test_client *client, const char *payment_id, test_reply *r);

@@ -86,6 +86,15 @@ static void validation_names_the_field(void **state) {
   expect_invalid(p, CCPAY_ERR_FIELD_REQUIRED, "payment.check_number");
   p->check_number = "10442";
   assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
+  p->tender_type = TENDER(ACH);
+  expect_invalid(p, CCPAY_ERR_FIELD_REQUIRED, "payment.reference");
+  p->reference = "ACH-TRACE-0091";
+  assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
+  p->tender_type = TENDER(GIFT_CARD_EXTERNAL);
+  p->reference = "6011 1111 1111 1117"; /* a card number is never a reference */
+  expect_invalid(p, CCPAY_ERR_CARD_DATA_IN_TEXT, "payment.reference");
+  p->tender_type = TENDER(CUSTOMER_ACCOUNT);
+  assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
   p->tender_type = TENDER(LOYALTY_CARD);
   expect_invalid(p, CCPAY_ERR_UNIMPLEMENTED, "LOYALTY_CARD");
   p->tender_type = 0;
