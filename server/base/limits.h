@@ -46,6 +46,9 @@ enum {
   PAYMENT_CHECK_NUMBER_BYTES_MAX = 32,
   PAYMENT_REFERENCE_BYTES_MAX = 64,
   PAYMENT_PROCESSOR_BYTES_MAX = 32,
+  /* Internal gift card and loyalty card numbers. */
+  STORED_VALUE_NUMBER_BYTES_MIN = 6,
+  STORED_VALUE_NUMBER_BYTES_MAX = 32,
   /* Processor operations in flight at once (gateway worker threads). */
   PAYMENT_GATEWAY_THREADS = 8,
   /* How long ccpayd waits for an adapter's answer before the outcome is UNKNOWN. */

@@ -11,6 +11,11 @@ char *account_receivable(const char *customer_id, arena *a) {
   return arena_printf(a, ACCOUNT_RECEIVABLE_PREFIX "%s", customer_id);
 }
 
+char *account_stored_value(bool loyalty, const char *number, arena *a) {
+  return arena_printf(a, "%s%s", loyalty ? ACCOUNT_LOYALTY_PREFIX : ACCOUNT_GIFT_CARD_PREFIX,
+                      number);
+}
+
 char *account_card_clearing(const char *processor, arena *a) {
   return arena_printf(a, ACCOUNT_CARD_CLEARING_PREFIX "%s", processor);
 }

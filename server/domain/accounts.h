@@ -15,11 +15,17 @@
  * | ACH received   | ach_clearing         | receivable:<cus_…>                         |
  * | external gift  | external_gift_card_  | receivable:<cus_…>                         |
  * | card received  | clearing             |                                            |
+ * | gift card sold | cash                 | gift_card:<number> (a liability)           |
+ * | loyalty given  | loyalty_expense      | loyalty:<number> (a liability)             |
+ * | gift card or   | gift_card:<number> / | receivable:<cus_…>                         |
+ * | loyalty spent  | loyalty:<number>     |                                            |
  * | card refunded  | receivable:<cus_…>   | card_clearing:<proc>                       |
  * Authorizations and voids move no money and post nothing. Later events (write-offs,
  * refund checks, settlement) add rows as they arrive. */
 #ifndef CCPAY_DOMAIN_ACCOUNTS_H
 #define CCPAY_DOMAIN_ACCOUNTS_H
+
+#include <stdbool.h>
 
 #include "base/arena.h"
 #include "base/error.h"
@@ -37,11 +43,15 @@
 #define ACCOUNT_CASH "cash"
 #define ACCOUNT_ACH_CLEARING "ach_clearing"
 #define ACCOUNT_EXTERNAL_GIFT_CARD_CLEARING "external_gift_card_clearing"
+#define ACCOUNT_GIFT_CARD_PREFIX "gift_card:"
+#define ACCOUNT_LOYALTY_PREFIX "loyalty:"
+#define ACCOUNT_LOYALTY_EXPENSE "loyalty_expense"
 
 #define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
 #define ENTRY_KIND_PAYMENT_RECEIVED "PAYMENT_RECEIVED"
 #define ENTRY_KIND_PAYMENT_CAPTURED "PAYMENT_CAPTURED"
 #define ENTRY_KIND_REFUND_ISSUED "REFUND_ISSUED"
+#define ENTRY_KIND_STORED_VALUE_ISSUED "STORED_VALUE_ISSUED"
 
 /* "receivable:<customer_id>" in arena a; NULL when exhausted. */
 char *account_receivable(const char *customer_id, arena *a);
@@ -52,6 +62,10 @@ char *account_receivable(const char *customer_id, arena *a);
  * caller. */
 ccpay_err accounts_invoice_entry(const Ccpay__V1__Invoice *invoice, arena *a,
                                  Ccpay__V1__JournalEntry **out, ccpay_error *error);
+
+/* "gift_card:<number>" or "loyalty:<number>" (loyalty true) in arena a; NULL when
+ * exhausted. */
+char *account_stored_value(bool loyalty, const char *number, arena *a);
 
 /* "card_clearing:<processor>" in arena a; NULL when exhausted. */
 char *account_card_clearing(const char *processor, arena *a);

@@ -117,6 +117,26 @@ static ccpay_err validate_card(const Ccpay__V1__CardDetails *c, int64_t now_ms,
   return CCPAY_OK;
 }
 
+ccpay_err payment_check_stored_value_number(const char *field, const char *number,
+                                            ccpay_error *error) {
+  size_t len = strlen(number);
+  if (len == 0) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", field);
+  if (validate_has_card_number(number)) {
+    return ccpay_error_set(error, CCPAY_ERR_CARD_DATA_IN_TEXT,
+                           "%s: holds a payment card number; use the gift or loyalty card's own "
+                           "number",
+                           field);
+  }
+  bool shaped = len >= STORED_VALUE_NUMBER_BYTES_MIN && len <= STORED_VALUE_NUMBER_BYTES_MAX &&
+                strspn(number, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == len;
+  if (!shaped) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "%s: %d to %d of A-Z, 0-9 and \"-\"", field,
+                           STORED_VALUE_NUMBER_BYTES_MIN, STORED_VALUE_NUMBER_BYTES_MAX);
+  }
+  return CCPAY_OK;
+}
+
 /* Card details belong to CARD payments only. */
 static ccpay_err no_card(const payment *p, ccpay_error *error) {
   if (p->card == NULL) return CCPAY_OK;
@@ -157,16 +177,15 @@ ccpay_err payment_validate_new(const payment *p, const char *order_currency, int
       return rc == CCPAY_OK ? no_card(p, error) : rc;
     }
     case TENDER(GIFT_CARD_INTERNAL):
-    case TENDER(LOYALTY_CARD):
-      return ccpay_error_set(error, CCPAY_ERR_UNIMPLEMENTED,
-                             "payment.tender_type: %s is not taken yet (its balances come with "
-                             "the refunds work)",
-                             payment_tender_name(p->tender_type));
+    case TENDER(LOYALTY_CARD): {
+      ccpay_err rc = payment_check_stored_value_number("payment.reference", p->reference, error);
+      return rc == CCPAY_OK ? no_card(p, error) : rc;
+    }
     default:
       return ccpay_error_set(
           error, p->tender_type == 0 ? CCPAY_ERR_FIELD_REQUIRED : CCPAY_ERR_FIELD_INVALID,
           "payment.tender_type: one of CARD, CHECK, CASH, CUSTOMER_ACCOUNT, "
-          "GIFT_CARD_EXTERNAL, ACH");
+          "GIFT_CARD_INTERNAL, GIFT_CARD_EXTERNAL, LOYALTY_CARD, ACH");
   }
 }
 

@@ -25,10 +25,15 @@ const char *transaction_state_name(Ccpay__V1__TransactionState state);
 /* Checks a payment line as AddPayment receives it ("payment." prefixes field names):
  * tender and its fields, amount positive in the order's currency, a card that is a
  * token (never a card number) with an expiry not before now_ms, a check number, an
- * external reference for ACH and external gift cards. Internal gift cards and loyalty
- * cards answer CCPAY_ERR_UNIMPLEMENTED naming the tender. */
+ * external reference for ACH and external gift cards, a stored-value number for
+ * internal gift cards and loyalty cards. */
 ccpay_err payment_validate_new(const Ccpay__V1__Payment *p, const char *order_currency,
                                int64_t now_ms, ccpay_error *error);
+
+/* Checks the number of an internal gift card or loyalty card (field names it): 6 to
+ * STORED_VALUE_NUMBER_BYTES_MAX of A-Z, 0-9 and "-", and never a payment card number. */
+ccpay_err payment_check_stored_value_number(const char *field, const char *number,
+                                            ccpay_error *error);
 
 /* Fills a new payment's amounts (all zero, in its currency) and status: NEW for cards,
  * RECEIVED for every other tender. The card's token is kept; clear it before a reply with

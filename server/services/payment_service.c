@@ -41,22 +41,52 @@ typedef struct add_input {
   uint64_t order_id;
 } add_input;
 
-/* Where money received in a tender other than a card is held until it reaches the bank;
- * NULL for a payment on the customer's account, which moves no money: the receivable
- * stays, and the customer is billed. */
-static const char *received_account(Ccpay__V1__TenderType tender) {
-  switch (tender) {
+/* The account a tender other than a card is posted from: where its money is held until
+ * it reaches the bank, or the gift or loyalty card's own liability account. NULL with
+ * CCPAY_OK for a payment on the customer's account, which moves no money (the receivable
+ * stays, and the customer is billed). */
+static ccpay_err received_account(const Ccpay__V1__Payment *p, arena *a, const char **out,
+                                  ccpay_error *error) {
+  *out = NULL;
+  switch (p->tender_type) {
     case TENDER(CHECK):
-      return ACCOUNT_UNDEPOSITED_CHECKS;
+      *out = ACCOUNT_UNDEPOSITED_CHECKS;
+      return CCPAY_OK;
     case TENDER(CASH):
-      return ACCOUNT_CASH;
+      *out = ACCOUNT_CASH;
+      return CCPAY_OK;
     case TENDER(ACH):
-      return ACCOUNT_ACH_CLEARING;
+      *out = ACCOUNT_ACH_CLEARING;
+      return CCPAY_OK;
     case TENDER(GIFT_CARD_EXTERNAL):
-      return ACCOUNT_EXTERNAL_GIFT_CARD_CLEARING;
+      *out = ACCOUNT_EXTERNAL_GIFT_CARD_CLEARING;
+      return CCPAY_OK;
+    case TENDER(GIFT_CARD_INTERNAL):
+    case TENDER(LOYALTY_CARD):
+      *out = account_stored_value(p->tender_type == TENDER(LOYALTY_CARD), p->reference, a);
+      return *out != NULL ? CCPAY_OK : service_exhausted(error);
     default:
-      return NULL;
+      return CCPAY_OK;
   }
+}
+
+/* A gift or loyalty card pays only what is left on it (its liability balance, a
+ * credit, so negative in the ledger). */
+static ccpay_err check_stored_value(store_txn *txn, const Ccpay__V1__Payment *p,
+                                    const char *account, ccpay_error *error) {
+  if (p->tender_type != TENDER(GIFT_CARD_INTERNAL) && p->tender_type != TENDER(LOYALTY_CARD)) {
+    return CCPAY_OK;
+  }
+  int64_t balance = 0;
+  ccpay_err rc = ledger_balance(txn, account, p->amount->currency_code, &balance, error);
+  if (rc != CCPAY_OK) return rc;
+  if (-balance < p->amount->amount_minor) {
+    return ccpay_error_set(error, CCPAY_ERR_AMOUNT_EXCEEDED,
+                           "payment.amount: %lld is more than the %lld %s left on %s",
+                           (long long)p->amount->amount_minor, (long long)-balance,
+                           p->amount->currency_code, p->reference);
+  }
+  return CCPAY_OK;
 }
 
 /* A tender other than a card is settled when it is taken: its money is posted to the
@@ -68,8 +98,10 @@ static ccpay_err post_received(store_txn *txn, Ccpay__V1__Payment *p, arena *a,
   p->authorized = money_message(a, currency, amount);
   p->captured = money_message(a, currency, amount);
   if (p->authorized == NULL || p->captured == NULL) return service_exhausted(error);
-  const char *debit = received_account(p->tender_type);
-  if (debit == NULL) return CCPAY_OK; /* on account: nothing moves */
+  const char *debit = NULL;
+  ccpay_err rc = received_account(p, a, &debit, error);
+  if (rc == CCPAY_OK && debit != NULL) rc = check_stored_value(txn, p, debit, error);
+  if (rc != CCPAY_OK || debit == NULL) return rc; /* on account: nothing moves */
   char *receivable = account_receivable(p->customer_id, a);
   Ccpay__V1__JournalEntry *e = receivable != NULL
                                    ? accounts_transfer_entry(ENTRY_KIND_PAYMENT_RECEIVED, debit,
@@ -80,7 +112,7 @@ static ccpay_err post_received(store_txn *txn, Ccpay__V1__Payment *p, arena *a,
   e->order_id = p->order_id;
   e->payment_id = p->id;
   e->entry_time = p->audit->create_time;
-  ccpay_err rc = ledger_append(txn, e, error);
+  rc = ledger_append(txn, e, error);
   p->entry_sequence = e->sequence;
   return rc;
 }

@@ -2,7 +2,7 @@
 
 #include "base/check.h"
 
-enum { SERVICE_METHODS_MAX = 64 };
+enum { SERVICE_METHODS_MAX = 96 };
 
 static rpc_method method_table[SERVICE_METHODS_MAX];
 
@@ -12,6 +12,7 @@ const rpc_method *services_methods(service_env *env, size_t *count) {
       order_service_methods,
       ledger_service_methods,
       payment_service_methods,
+      stored_value_service_methods,
   };
   size_t n = 0;
   for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {

@@ -24,6 +24,7 @@
 #include "ccpay/v1/ledger.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
 #include "ccpay/v1/payment.pb-c.h"
+#include "ccpay/v1/stored_value.pb-c.h"
 #include "ccpayd_fixture.h" /* assert_reply */
 #include "order_calls.h"
 #include "payment_calls.h"
@@ -353,9 +354,29 @@ static void cancel_voids(payments_fixture *f, const processor_case *p) {
   assert_procsim_matches(f, ids.payment);
 }
 
+/* Issues value onto an internal gift card or loyalty card. */
+static void issue_value(test_client *c, Ccpay__V1__StoredValueKind kind, const char *number,
+                        int64_t amount) {
+  Ccpay__V1__Money m = CCPAY__V1__MONEY__INIT;
+  m.currency_code = "USD";
+  m.amount_minor = amount;
+  Ccpay__V1__IssueValueRequest req = CCPAY__V1__ISSUE_VALUE_REQUEST__INIT;
+  req.kind = kind;
+  req.number = (char *)number;
+  req.amount = &m;
+  rid id = next_rid("issue");
+  req.request_id = id.text;
+  test_reply r;
+  test_client_call(c, "/ccpay.v1.StoredValueService/IssueValue", &req.base,
+                   &ccpay__v1__stored_value_balance__descriptor, 0, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  assert_int_equal(REPLY_AS(Ccpay__V1__StoredValueBalance, &r)->balance->amount_minor, amount);
+  test_reply_clear(&r);
+}
+
 /* Tenders ccpay takes itself are posted when taken and leave nothing to capture: a check
- * and an ACH payment reach their clearing accounts, the rest stays on the customer's
- * account (billed). */
+ * and an ACH payment reach their clearing accounts, gift and loyalty cards spend their
+ * balance, and a payment on account stays on the customer's receivable (billed). */
 static void other_tenders(payments_fixture *f) {
   test_client *c = f->client;
   order_ids ids;
@@ -376,11 +397,30 @@ static void other_tenders(payments_fixture *f) {
     assert_int_equal(REPLY_AS(Ccpay__V1__Payment, &r)->status, STATUS(RECEIVED));
     test_reply_clear(&r);
   }
-  rid loyalty = next_rid("tender");
-  call_add_tender(c, loyalty.text, ids.order, CCPAY__V1__TENDER_TYPE__TENDER_TYPE_LOYALTY_CARD,
-                  "LOY-1", "USD", 100, &r);
-  assert_reply(&r, GRPC_STATUS_UNIMPLEMENTED, "UNIMPLEMENTED", "LOYALTY_CARD");
+  /* Value ccpay holds itself: a gift card sold for 15.00 and 5.00 of loyalty pay the
+   * other 20.00 due; a card pays no more than is left on it. */
+  issue_value(c, CCPAY__V1__STORED_VALUE_KIND__STORED_VALUE_KIND_GIFT_CARD, "GC-2026-0001", 1500);
+  issue_value(c, CCPAY__V1__STORED_VALUE_KIND__STORED_VALUE_KIND_LOYALTY, "LOY-000042", 500);
+  rid over = next_rid("tender");
+  call_add_tender(c, over.text, ids.order, CCPAY__V1__TENDER_TYPE__TENDER_TYPE_GIFT_CARD_INTERNAL,
+                  "GC-2026-0001", "USD", 1600, &r);
+  assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "AMOUNT_EXCEEDED", "1500 USD left");
   test_reply_clear(&r);
+  struct {
+    Ccpay__V1__TenderType tender;
+    const char *number;
+    int64_t amount;
+  } stored[] = {{CCPAY__V1__TENDER_TYPE__TENDER_TYPE_GIFT_CARD_INTERNAL, "GC-2026-0001", 1500},
+                {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_LOYALTY_CARD, "LOY-000042", 500}};
+  for (size_t i = 0; i < sizeof stored / sizeof *stored; i++) {
+    rid id = next_rid("tender");
+    call_add_tender(c, id.text, ids.order, stored[i].tender, stored[i].number, "USD",
+                    stored[i].amount, &r);
+    assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+    test_reply_clear(&r);
+  }
+  assert_int_equal(account_balance(c, "gift_card:GC-2026-0001"), 0);
+  assert_int_equal(account_balance(c, "loyalty:LOY-000042"), 0);
   rid submit = next_rid("submit");
   call_submit_order(c, submit.text, ids.order, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
@@ -392,7 +432,8 @@ static void other_tenders(payments_fixture *f) {
   snprintf(receivable, sizeof receivable, "receivable:%s", ids.customer);
   assert_int_equal(account_balance(c, "undeposited_checks"), 1000);
   assert_int_equal(account_balance(c, "ach_clearing"), 1000);
-  assert_int_equal(account_balance(c, receivable), 2000 - 2000); /* invoiced 20.00, paid 20.00 */
+  /* Invoiced 20.00; paid 20.00 by check and ACH and 20.00 from stored value: in credit. */
+  assert_int_equal(account_balance(c, receivable), 2000 - 4000);
 }
 
 static void each_processor(void **state) {

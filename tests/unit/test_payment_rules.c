@@ -96,7 +96,13 @@ static void validation_names_the_field(void **state) {
   p->tender_type = TENDER(CUSTOMER_ACCOUNT);
   assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
   p->tender_type = TENDER(LOYALTY_CARD);
-  expect_invalid(p, CCPAY_ERR_UNIMPLEMENTED, "LOYALTY_CARD");
+  p->reference = "LOY-000042";
+  assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
+  p->tender_type = TENDER(GIFT_CARD_INTERNAL);
+  p->reference = "gc 1";
+  expect_invalid(p, CCPAY_ERR_FIELD_INVALID, "payment.reference");
+  p->reference = "4242424242424242";
+  expect_invalid(p, CCPAY_ERR_CARD_DATA_IN_TEXT, "payment.reference");
   p->tender_type = 0;
   expect_invalid(p, CCPAY_ERR_FIELD_REQUIRED, "payment.tender_type");
 }
