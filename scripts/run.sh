@@ -138,7 +138,7 @@ ccpayd answers server reflection, so no .proto files are needed. Try, from anoth
   # (a Stripe test token; ccpay never takes a card number), then submit (authorizes
   # through the Stripe adapter and the sandbox) and invoice (captures):
   b="$top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
-  \$b --data '{"order":{"customer_id":"CUS_ID","currency_code":"USD","source_code":"PHONE","lines":[{"sku":"MUG","quantity":2,"unit_price":{"currency_code":"USD","amount_minor":1250}}]},"request_id":"demo-2"}' \\
+  \$b --data '{"order":{"customer_id":"CUS_ID","currency_code":"USD","source_code":"PHONE","type":"ORDER_TYPE_SALES","lines":[{"sku":"MUG","quantity":2,"unit_price":{"currency_code":"USD","amount_minor":1250}}]},"request_id":"demo-2"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/CreateOrder
   \$b --data '{"order_id":"ORD_ID","payment":{"tender_type":"TENDER_TYPE_CARD","amount":{"currency_code":"USD","amount_minor":2500},"card":{"processor":"stripe","token":"pm_card_visa","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}},"request_id":"demo-3"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/AddPayment
