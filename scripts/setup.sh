@@ -12,7 +12,7 @@ debian_packages=(
   build-essential cmake pkg-config git ca-certificates
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   grpc-proto liblmdb-dev lmdb-utils libcurl4-openssl-dev libssl-dev openssl
-  libjansson-dev libinih-dev libcmocka-dev clang libclang-rt-14-dev
+  libjansson-dev libinih-dev libcmocka-dev clang libclang-rt-14-dev curl
 )
 
 missing=()

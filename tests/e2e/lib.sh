@@ -15,6 +15,8 @@
 #                    the data dir, port file, log and scratch files
 #   LOG              $WORK/ccpayd.log, ccpayd's stdout and stderr
 #   PID              the pid of the ccpayd this script started; "" when none is running
+#   HELPER_PIDS      pids of other processes the script started (e.g. ccpay-procsim); the
+#                    script appends to it
 #   BUF_CACHE_DIR    (exported) $WORK/buf-cache, keeping buf's cache out of the home
 # and, once start_server returns:
 #   URL              http://127.0.0.1:PORT of that ccpayd
@@ -31,12 +33,13 @@
 #   call_error METHOD JSON           the gRPC error JSON on stdout; fails the script if the
 #                                    call succeeds or the failure is not a gRPC error
 #   count_items METHOD LIST_FIELD    how many LIST_FIELD items one {"pageSize": 200} page has
-#   start_server                     start ccpayd on 127.0.0.1:0 (port file), set PID and URL
+#   start_server [ARGS...]           start ccpayd on 127.0.0.1:0 (port file) with extra ARGS,
+#                                    set PID and URL
 #   stop_server                      SIGTERM, bounded wait, exit status must be 0
 #   stop_server_checked              stop_server, fail on a sanitizer report in $LOG, pass
 #
-# Cleanup: sourcing installs an EXIT trap. On every exit it SIGKILLs only $PID (the ccpayd
-# this script started, if still running) and reaps it, prints $LOG to stderr when the script
+# Cleanup: sourcing installs an EXIT trap. On every exit it SIGKILLs only $PID and
+# $HELPER_PIDS (the processes this script started, if still running) and reaps them, prints $LOG to stderr when the script
 # is failing, removes $WORK, and exits with the script's status. Scripts must not replace
 # the trap.
 
@@ -54,6 +57,7 @@ STOP_POLLS=150    # x 0.1 s for the exit after SIGTERM (the drain is 5 s)
 WORK=$(mktemp -d /tmp/ccpay-e2e-XXXXXX)
 LOG=$WORK/ccpayd.log
 PID=""
+HELPER_PIDS=()
 URL=""
 export BUF_CACHE_DIR=$WORK/buf-cache # keep buf's cache out of the user's home
 
@@ -61,10 +65,13 @@ export BUF_CACHE_DIR=$WORK/buf-cache # keep buf's cache out of the user's home
 # script failed, and removes the work directory.
 cleanup() {
   local rc=$?
-  if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-    kill -KILL "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in $PID "${HELPER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if ((rc != 0)) && [[ -f $LOG ]]; then
     echo "---- ccpayd log: $LOG ----" >&2
     cat "$LOG" >&2
@@ -145,7 +152,7 @@ count_items() { # METHOD LIST_FIELD
 
 start_server() {
   "$CCPAYD" --listen 127.0.0.1:0 --plaintext --data-dir "$WORK/data" \
-    --port-file "$WORK/port" >>"$LOG" 2>&1 &
+    --port-file "$WORK/port" "$@" >>"$LOG" 2>&1 &
   PID=$!
   local i
   for ((i = 0; i < START_POLLS; i++)); do
