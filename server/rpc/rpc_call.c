@@ -70,7 +70,13 @@ static void call_log(rpc_call *c) {
   int64_t duration_us = clock_mono_us() - c->start_us;
   char request_id[2 * REQUEST_ID_BYTES_MAX + 8];
   log_quote(c->request_id, request_id, sizeof request_id);
-  log_level level = c->status == 0 ? LOG_INFO : (c->status == 13 ? LOG_ERROR : LOG_WARN);
+  /* Health checks come every few seconds from supervisors and load balancers: a
+   * successful one is logged only at debug level. */
+  bool routine = c->status == 0 && strcmp(c->method_name, "/grpc.health.v1.Health/Check") == 0;
+  log_level level = routine           ? LOG_DEBUG
+                    : c->status == 0  ? LOG_INFO
+                    : c->status == 13 ? LOG_ERROR
+                                      : LOG_WARN;
   log_write(level, "event=call method=%s status=%d reason=%s duration_us=%lld request_id=%s",
             c->method_name, c->status, c->reason, (long long)duration_us, request_id);
 }
