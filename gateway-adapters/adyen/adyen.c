@@ -36,17 +36,10 @@
 
 #include "adyen_wire.h"
 #include "base/check.h"
-#include "base/clock.h"
-#include "domain/currency.h"
 
 enum {
-  ADYEN_CURRENCIES_MAX = 32,
   ADYEN_VALIDITY_DAYS_DEFAULT = 28,
-  ADYEN_VALIDITY_DAYS_MAX = 365,
-  ADYEN_CONFIG_TEXT_BYTES_MAX = 512,
 };
-
-static const int64_t DAY_MS = 86400000;
 
 typedef Ccpay__Gateway__V1__Outcome outcome_t;
 
@@ -57,103 +50,41 @@ typedef struct adyen_state {
   bool unlinked_refunds;
   bool multiple_captures;
   int32_t validity_days;
-  char currency_codes[ADYEN_CURRENCIES_MAX][4];
-  char *currencies[ADYEN_CURRENCIES_MAX];
-  size_t currency_count;
+  adapter_currencies currencies;
 } adyen_state;
 
 /* --- Configuration ------------------------------------------------------------------------- */
-
-static ccpay_err config_bool(adapter *a, const char *key, bool fallback, bool *out,
-                             ccpay_error *error) {
-  const char *v = adapter_config_get(a, key);
-  if (v == NULL) {
-    *out = fallback;
-  } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-    *out = strcmp(v, "true") == 0;
-  } else {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s: must be true or false", key);
-  }
-  return CCPAY_OK;
-}
-
-static ccpay_err config_required(adapter *a, const char *key, const char **out,
-                                 ccpay_error *error) {
-  *out = adapter_config_get(a, key);
-  if (*out == NULL || (*out)[0] == '\0') {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", key);
-  }
-  return CCPAY_OK;
-}
-
-/* currencies = EUR, USD: ISO 4217 codes ccpay knows, at most ADYEN_CURRENCIES_MAX. */
-static ccpay_err config_currencies(adapter *a, adyen_state *s, ccpay_error *error) {
-  const char *v = adapter_config_get(a, "currencies");
-  char list[ADYEN_CONFIG_TEXT_BYTES_MAX];
-  snprintf(list, sizeof list, "%s", v != NULL ? v : "EUR,GBP,USD");
-  char *save = NULL;
-  for (char *item = strtok_r(list, ", ", &save); item != NULL; item = strtok_r(NULL, ", ", &save)) {
-    if (currency_find(item) == NULL) {
-      return ccpay_error_set(error, CCPAY_ERR_UNKNOWN_CURRENCY, "currencies: %.8s is not known",
-                             item);
-    }
-    if (s->currency_count == ADYEN_CURRENCIES_MAX) {
-      return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "currencies: at most %d",
-                             ADYEN_CURRENCIES_MAX);
-    }
-    memcpy(s->currency_codes[s->currency_count], item, 4);
-    s->currencies[s->currency_count] = s->currency_codes[s->currency_count];
-    s->currency_count++;
-  }
-  if (s->currency_count == 0) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "currencies: at least one");
-  }
-  return CCPAY_OK;
-}
-
-static ccpay_err config_validity(adapter *a, adyen_state *s, ccpay_error *error) {
-  const char *v = adapter_config_get(a, "authorization_validity_days");
-  s->validity_days = ADYEN_VALIDITY_DAYS_DEFAULT;
-  if (v == NULL) return CCPAY_OK;
-  char *end = NULL;
-  long days = strtol(v, &end, 10);
-  if (end == v || *end != '\0' || days < 1 || days > ADYEN_VALIDITY_DAYS_MAX) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
-                           "authorization_validity_days: 1 to %d", ADYEN_VALIDITY_DAYS_MAX);
-  }
-  s->validity_days = (int32_t)days;
-  return CCPAY_OK;
-}
-
-static const char *config_or(adapter *a, const char *key, const char *fallback) {
-  const char *v = adapter_config_get(a, key);
-  return v != NULL ? v : fallback;
-}
 
 /* The state holds only pointers into the runtime's config: the struct is all there is
  * to free. */
 static void adyen_release(adapter *a, void *state) { free(state); }
 
+/* Reads the keys into s; false (error naming the key) at the first bad one. */
+static bool adyen_config_read(adapter *a, adyen_state *s, ccpay_error *error) {
+  if (!adapter_config_required(a, "api_key", &s->api_key, error) ||
+      !adapter_config_required(a, "merchant_account", &s->wire.merchant_account, error) ||
+      !adapter_config_bool(a, "multiple_captures", true, &s->multiple_captures, error) ||
+      !adapter_config_bool(a, "unlinked_refunds", false, &s->unlinked_refunds, error)) {
+    return false;
+  }
+  if (s->unlinked_refunds && !adapter_config_required(a, "pal_base_url", &s->pal_base_url, error)) {
+    return false;
+  }
+  return adapter_config_currencies(a, "EUR,GBP,USD", ADAPTER_CURRENCIES_MAX, &s->currencies,
+                                   error) &&
+         adapter_config_validity_days(a, ADYEN_VALIDITY_DAYS_DEFAULT, &s->validity_days, error);
+}
+
 static ccpay_err adyen_configure(adapter *a, void **state_out, ccpay_error *error) {
   adyen_state *s = calloc(1, sizeof *s);
   if (s == NULL) return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "out of memory");
-  ccpay_err err = config_required(a, "api_key", &s->api_key, error);
-  if (err == CCPAY_OK)
-    err = config_required(a, "merchant_account", &s->wire.merchant_account, error);
-  if (err == CCPAY_OK)
-    err = config_bool(a, "multiple_captures", true, &s->multiple_captures, error);
-  if (err == CCPAY_OK) err = config_bool(a, "unlinked_refunds", false, &s->unlinked_refunds, error);
-  if (err == CCPAY_OK && s->unlinked_refunds) {
-    err = config_required(a, "pal_base_url", &s->pal_base_url, error);
-  }
-  if (err == CCPAY_OK) err = config_currencies(a, s, error);
-  if (err == CCPAY_OK) err = config_validity(a, s, error);
-  if (err != CCPAY_OK) {
+  if (!adyen_config_read(a, s, error)) {
     free(s);
-    return err;
+    return error->code;
   }
-  s->wire.shopper_interaction = config_or(a, "shopper_interaction", "ContAuth");
-  s->wire.recurring_processing_model = config_or(a, "recurring_processing_model", "CardOnFile");
+  s->wire.shopper_interaction = adapter_config_text(a, "shopper_interaction", "ContAuth");
+  s->wire.recurring_processing_model =
+      adapter_config_text(a, "recurring_processing_model", "CardOnFile");
   adapter_add_secret(a, s->api_key);
   *state_out = s; /* freed by adyen_release */
   return CCPAY_OK;
@@ -166,8 +97,7 @@ static void adyen_capabilities(adapter *a, gateway_capabilities *out) {
   out->multiple_captures = s->multiple_captures;
   out->void_supported = true;
   out->unlinked_refunds = s->unlinked_refunds;
-  out->n_currencies = s->currency_count;
-  out->currencies = (char **)s->currencies;
+  adapter_capabilities_set_currencies(out, &s->currencies);
   out->authorization_validity_days = s->validity_days;
   out->refund_requires_settlement = false;
 }
@@ -176,9 +106,7 @@ static void adyen_capabilities(adapter *a, gateway_capabilities *out) {
 
 static ccpay_err check_currency(const adyen_state *s, const Ccpay__V1__Money *amount,
                                 ccpay_error *error) {
-  for (size_t i = 0; i < s->currency_count; i++) {
-    if (strcmp(s->currencies[i], amount->currency_code) == 0) return CCPAY_OK;
-  }
+  if (adapter_currencies_contain(&s->currencies, amount->currency_code)) return CCPAY_OK;
   return ccpay_error_set(error, CCPAY_ERR_CAPABILITY_MISSING,
                          "amount.currency_code: %.3s is not accepted by this Adyen account",
                          amount->currency_code);
@@ -247,7 +175,7 @@ static ccpay_err adyen_authorize(adapter_op *op, const gateway_authorize_request
   if (err == CCPAY_OK && !request->capture &&
       result->outcome == CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED) {
     /* Adyen does not say; this is the account's configured validity. */
-    result->authorization_expires_ms = clock_wall_ms() + s->validity_days * DAY_MS;
+    result->authorization_expires_ms = adapter_authorization_expires_ms(s->validity_days);
   }
   return err;
 }

@@ -41,20 +41,17 @@
 
 #include "authorizenet_wire.h"
 #include "base/check.h"
-#include "base/clock.h"
 #include "domain/currency.h"
 #include "domain/money.h"
 
 enum {
   ANET_CURRENCIES_MAX = 8,
   ANET_VALIDITY_DAYS_DEFAULT = 30,
-  ANET_VALIDITY_DAYS_MAX = 365,
   ANET_LOOKUP_PAGES_DEFAULT = 5,
   ANET_LOOKUP_PAGES_MAX = 50,
-  ANET_CONFIG_TEXT_BYTES_MAX = 256,
 };
-
-static const int64_t DAY_MS = 86400000;
+_Static_assert((int)ANET_CURRENCIES_MAX <= (int)ADAPTER_CURRENCIES_MAX,
+               "the runtime's list bounds ours");
 
 #define OUTCOME(x) CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_##x
 
@@ -63,102 +60,38 @@ typedef struct anet_state {
   bool unlinked_refunds;
   int32_t validity_days;
   unsigned lookup_pages_max;
-  char currency_codes[ANET_CURRENCIES_MAX][4];
-  char *currencies[ANET_CURRENCIES_MAX];
-  size_t currency_count;
+  adapter_currencies currencies;
 } anet_state;
 
 /* --- Configuration ------------------------------------------------------------------------- */
-
-static ccpay_err config_required(adapter *a, const char *key, const char **out,
-                                 ccpay_error *error) {
-  *out = adapter_config_get(a, key);
-  if (*out == NULL || (*out)[0] == '\0') {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", key);
-  }
-  return CCPAY_OK;
-}
-
-static ccpay_err config_bool(adapter *a, const char *key, bool fallback, bool *out,
-                             ccpay_error *error) {
-  const char *v = adapter_config_get(a, key);
-  if (v == NULL) {
-    *out = fallback;
-  } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-    *out = strcmp(v, "true") == 0;
-  } else {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s: must be true or false", key);
-  }
-  return CCPAY_OK;
-}
-
-static ccpay_err config_int(adapter *a, const char *key, long fallback, long max, long *out,
-                            ccpay_error *error) {
-  const char *v = adapter_config_get(a, key);
-  *out = fallback;
-  if (v == NULL) return CCPAY_OK;
-  char *end = NULL;
-  long n = strtol(v, &end, 10);
-  if (end == v || *end != '\0' || n < 1 || n > max) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "%s: 1 to %ld", key, max);
-  }
-  *out = n;
-  return CCPAY_OK;
-}
-
-static ccpay_err config_currencies(adapter *a, anet_state *s, ccpay_error *error) {
-  const char *v = adapter_config_get(a, "currencies");
-  char list[ANET_CONFIG_TEXT_BYTES_MAX];
-  snprintf(list, sizeof list, "%s", v != NULL ? v : "USD");
-  char *save = NULL;
-  for (char *item = strtok_r(list, ", ", &save); item != NULL; item = strtok_r(NULL, ", ", &save)) {
-    const currency *c = currency_find(item);
-    if (c == NULL) {
-      return ccpay_error_set(error, CCPAY_ERR_UNKNOWN_CURRENCY, "currencies: %.8s is not known",
-                             item);
-    }
-    if (s->currency_count == ANET_CURRENCIES_MAX) {
-      return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "currencies: at most %d",
-                             ANET_CURRENCIES_MAX);
-    }
-    memcpy(s->currency_codes[s->currency_count], c->code, 4);
-    s->currencies[s->currency_count] = s->currency_codes[s->currency_count];
-    s->currency_count++;
-  }
-  if (s->currency_count == 0) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "currencies: at least one");
-  }
-  return CCPAY_OK;
-}
 
 /* The state holds only pointers into the runtime's config: the struct is all there is
  * to free. */
 static void anet_release(adapter *a, void *state) { free(state); }
 
+/* Reads the keys into s; false (error naming the key) at the first bad one. */
+static bool anet_config_read(adapter *a, anet_state *s, ccpay_error *error) {
+  long pages = 0;
+  if (!adapter_config_required(a, "api_login_id", &s->credentials.api_login_id, error) ||
+      !adapter_config_required(a, "transaction_key", &s->credentials.transaction_key, error) ||
+      !adapter_config_bool(a, "unlinked_refunds", false, &s->unlinked_refunds, error) ||
+      !adapter_config_currencies(a, "USD", ANET_CURRENCIES_MAX, &s->currencies, error) ||
+      !adapter_config_validity_days(a, ANET_VALIDITY_DAYS_DEFAULT, &s->validity_days, error) ||
+      !adapter_config_int(a, "lookup_pages_max", 1, ANET_LOOKUP_PAGES_MAX,
+                          ANET_LOOKUP_PAGES_DEFAULT, &pages, error)) {
+    return false;
+  }
+  s->lookup_pages_max = (unsigned)pages;
+  return true;
+}
+
 static ccpay_err anet_configure(adapter *a, void **state_out, ccpay_error *error) {
   anet_state *s = calloc(1, sizeof *s);
   if (s == NULL) return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "out of memory");
-  long days = 0, pages = 0;
-  ccpay_err err = config_required(a, "api_login_id", &s->credentials.api_login_id, error);
-  if (err == CCPAY_OK) {
-    err = config_required(a, "transaction_key", &s->credentials.transaction_key, error);
-  }
-  if (err == CCPAY_OK) err = config_bool(a, "unlinked_refunds", false, &s->unlinked_refunds, error);
-  if (err == CCPAY_OK) err = config_currencies(a, s, error);
-  if (err == CCPAY_OK) {
-    err = config_int(a, "authorization_validity_days", ANET_VALIDITY_DAYS_DEFAULT,
-                     ANET_VALIDITY_DAYS_MAX, &days, error);
-  }
-  if (err == CCPAY_OK) {
-    err = config_int(a, "lookup_pages_max", ANET_LOOKUP_PAGES_DEFAULT, ANET_LOOKUP_PAGES_MAX,
-                     &pages, error);
-  }
-  if (err != CCPAY_OK) {
+  if (!anet_config_read(a, s, error)) {
     free(s);
-    return err;
+    return error->code;
   }
-  s->validity_days = (int32_t)days;
-  s->lookup_pages_max = (unsigned)pages;
   adapter_add_secret(a, s->credentials.transaction_key);
   *state_out = s; /* freed by anet_release */
   return CCPAY_OK;
@@ -171,8 +104,7 @@ static void anet_capabilities(adapter *a, gateway_capabilities *out) {
   out->multiple_captures = false; /* one priorAuthCapture per authorization */
   out->void_supported = true;
   out->unlinked_refunds = s->unlinked_refunds;
-  out->n_currencies = s->currency_count;
-  out->currencies = (char **)s->currencies;
+  adapter_capabilities_set_currencies(out, &s->currencies);
   out->authorization_validity_days = s->validity_days;
   out->refund_requires_settlement = true;
 }
@@ -181,9 +113,7 @@ static void anet_capabilities(adapter *a, gateway_capabilities *out) {
 
 static ccpay_err check_currency(const anet_state *s, const Ccpay__V1__Money *amount,
                                 ccpay_error *error) {
-  for (size_t i = 0; i < s->currency_count; i++) {
-    if (strcmp(s->currencies[i], amount->currency_code) == 0) return CCPAY_OK;
-  }
+  if (adapter_currencies_contain(&s->currencies, amount->currency_code)) return CCPAY_OK;
   return ccpay_error_set(error, CCPAY_ERR_CAPABILITY_MISSING,
                          "amount.currency_code: %.3s is not this Authorize.Net account's currency",
                          amount->currency_code);
@@ -337,7 +267,7 @@ static ccpay_err anet_authorize(adapter_op *op, const gateway_authorize_request 
   authorizenet_wire_kind kind = request->capture ? ANET_WIRE_AUTH_CAPTURE : ANET_WIRE_AUTH_ONLY;
   err = anet_transact(op, kind, body, request->idempotency_key, NULL, request->amount, result);
   if (err == CCPAY_OK && !request->capture && result->outcome == OUTCOME(SUCCEEDED)) {
-    result->authorization_expires_ms = clock_wall_ms() + s->validity_days * DAY_MS;
+    result->authorization_expires_ms = adapter_authorization_expires_ms(s->validity_days);
   }
   return err;
 }

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "domain/currency.h"
 #include "gateway_validate.h"
 #include "redact.h"
 #include "rpc/rpc.h"
@@ -109,6 +110,103 @@ bool adapter_config_bool(const adapter *a, const char *key, bool fallback, bool 
   }
   ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s: must be true or false", key);
   return false;
+}
+
+bool adapter_config_required(const adapter *a, const char *key, const char **out,
+                             ccpay_error *error) {
+  CHECK(key != NULL && out != NULL);
+  *out = adapter_config_get(a, key);
+  if (*out == NULL || (*out)[0] == '\0') {
+    ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", key);
+    return false;
+  }
+  return true;
+}
+
+const char *adapter_config_text(const adapter *a, const char *key, const char *fallback) {
+  const char *text = adapter_config_get(a, key);
+  return text != NULL ? text : fallback;
+}
+
+/* Adds the code of len bytes at text to out; false (error) when it is not a currency ccpay
+ * knows, is listed already, or would be one more than count_max. */
+static bool currencies_add(adapter_currencies *out, const char *text, size_t len, size_t count_max,
+                           ccpay_error *error) {
+  char code[4] = "";
+  if (len == 3) memcpy(code, text, 3);
+  if (len != 3 || currency_find(code) == NULL) {
+    ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                    "currencies: \"%.*s\" is not an ISO 4217 code ccpay knows",
+                    (int)(len < 16 ? len : 16), text);
+    return false;
+  }
+  if (adapter_currencies_contain(out, code)) {
+    ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "currencies: %s given twice", code);
+    return false;
+  }
+  if (out->count == count_max) {
+    ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "currencies: more than %zu", count_max);
+    return false;
+  }
+  memcpy(out->codes[out->count], code, 4);
+  out->list[out->count] = out->codes[out->count];
+  out->count++;
+  return true;
+}
+
+bool adapter_config_currencies(const adapter *a, const char *fallback, size_t count_max,
+                               adapter_currencies *out, ccpay_error *error) {
+  CHECK(fallback != NULL && out != NULL);
+  CHECK(count_max >= 1 && count_max <= ADAPTER_CURRENCIES_MAX);
+  memset(out, 0, sizeof *out);
+  const char *at = adapter_config_text(a, "currencies", fallback);
+  while (*at != '\0') {
+    while (*at == ' ' || *at == ',') at++;
+    if (*at == '\0') break;
+    size_t len = strcspn(at, ", ");
+    if (!currencies_add(out, at, len, count_max, error)) return false;
+    at += len;
+  }
+  if (out->count == 0) {
+    ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "currencies: at least one");
+    return false;
+  }
+  CHECK(out->count <= count_max);
+  return true;
+}
+
+bool adapter_currencies_contain(const adapter_currencies *currencies, const char *code) {
+  CHECK(currencies->count <= ADAPTER_CURRENCIES_MAX);
+  for (size_t i = 0; i < currencies->count; i++) {
+    if (strcmp(currencies->codes[i], code) == 0) return true;
+  }
+  return false;
+}
+
+bool adapter_config_validity_days(const adapter *a, int32_t fallback, int32_t *out,
+                                  ccpay_error *error) {
+  CHECK(fallback >= 1 && fallback <= ADAPTER_VALIDITY_DAYS_MAX);
+  long days = 0;
+  if (!adapter_config_int(a, "authorization_validity_days", 1, ADAPTER_VALIDITY_DAYS_MAX, fallback,
+                          &days, error)) {
+    return false;
+  }
+  *out = (int32_t)days;
+  return true;
+}
+
+void adapter_capabilities_set_currencies(gateway_capabilities *out,
+                                         const adapter_currencies *currencies) {
+  CHECK(currencies->count >= 1 && currencies->count <= ADAPTER_CURRENCIES_MAX);
+  out->n_currencies = currencies->count;
+  /* protobuf-c's field is not const; Capabilities is only read (packed) from it. */
+  out->currencies = (char **)currencies->list;
+}
+
+int64_t adapter_authorization_expires_ms(int32_t validity_days) {
+  CHECK(validity_days >= 1 && validity_days <= ADAPTER_VALIDITY_DAYS_MAX);
+  static const int64_t day_ms = 86400000;
+  return clock_wall_ms() + validity_days * day_ms;
 }
 
 static bool key_listed(const char *const *keys, const char *key) {

@@ -155,6 +155,53 @@ bool adapter_config_int(const adapter *a, const char *key, long min, long max, l
 bool adapter_config_bool(const adapter *a, const char *key, bool fallback, bool *out,
                          ccpay_error *error);
 
+/* The [processor] key, present and not empty. *out points into the config (valid for the
+ * adapter's life), NULL when absent. False (CCPAY_ERR_FIELD_REQUIRED, "KEY: required")
+ * when absent or empty. */
+bool adapter_config_required(const adapter *a, const char *key, const char **out,
+                             ccpay_error *error);
+
+/* The [processor] key's text, or fallback when absent (an empty value is returned as is).
+ * Valid for the adapter's life. */
+const char *adapter_config_text(const adapter *a, const char *key, const char *fallback);
+
+/* The currencies an account takes, as Capabilities reports them. codes holds them;
+ * list[i] points at codes[i] (protobuf-c's repeated string field). */
+enum { ADAPTER_CURRENCIES_MAX = 32 };
+typedef struct adapter_currencies {
+  char codes[ADAPTER_CURRENCIES_MAX][4];
+  char *list[ADAPTER_CURRENCIES_MAX];
+  size_t count;
+} adapter_currencies;
+
+/* The key "currencies" ("USD,EUR" or "USD EUR"), or fallback (same form) when absent,
+ * into *out (overwritten). Each item must be an ISO 4217 code ccpay knows (upper case),
+ * none twice, at least one and at most count_max (1..ADAPTER_CURRENCIES_MAX, asserted).
+ * False, with an error naming "currencies" (CCPAY_ERR_FIELD_INVALID for a bad or repeated
+ * code, CCPAY_ERR_FIELD_OUT_OF_RANGE for too many, CCPAY_ERR_FIELD_REQUIRED for none),
+ * otherwise. */
+bool adapter_config_currencies(const adapter *a, const char *fallback, size_t count_max,
+                               adapter_currencies *out, ccpay_error *error);
+
+/* Whether code is one of currencies. */
+bool adapter_currencies_contain(const adapter_currencies *currencies, const char *code);
+
+/* The key "authorization_validity_days": how long the processor keeps an uncaptured
+ * authorization, 1..ADAPTER_VALIDITY_DAYS_MAX, or fallback (in that range, asserted) when
+ * absent. False (CCPAY_ERR_FIELD_OUT_OF_RANGE naming the key) when not such a number. */
+enum { ADAPTER_VALIDITY_DAYS_MAX = 365 };
+bool adapter_config_validity_days(const adapter *a, int32_t fallback, int32_t *out,
+                                  ccpay_error *error);
+
+/* Sets out->currencies and out->n_currencies to point into currencies, which must stay
+ * valid as long as out is used (the processor's state: the adapter's life). */
+void adapter_capabilities_set_currencies(gateway_capabilities *out,
+                                         const adapter_currencies *currencies);
+
+/* When an authorization made now lapses, on the wall clock (ms since the epoch), for a
+ * processor that does not say: now plus validity_days (1..ADAPTER_VALIDITY_DAYS_MAX). */
+int64_t adapter_authorization_expires_ms(int32_t validity_days);
+
 /* Result helpers: set outcome and text fields, copying text into op->arena. */
 void adapter_result_set(adapter_op *op, gateway_result *result, Ccpay__Gateway__V1__Outcome outcome,
                         const char *decline_code, const char *message);

@@ -16,11 +16,10 @@
 
 #include "adapter.h"
 #include "base/check.h"
-#include "domain/currency.h"
 #include "stripe_wire.h"
 
 enum {
-  STRIPE_CURRENCIES_MAX = 32,
+  STRIPE_CURRENCIES_MAX = ADAPTER_CURRENCIES_MAX,
   STRIPE_SECRET_BYTES_MAX = 255,
   STRIPE_URL_BYTES_MAX = 1024,
 };
@@ -30,52 +29,14 @@ enum {
 typedef struct stripe_state {
   char authorization[16 + 4 * ((STRIPE_SECRET_BYTES_MAX + 3) / 3) + 1]; /* "Basic ..." */
   const char *api_version;                                              /* NULL: not sent */
-  char currency_codes[STRIPE_CURRENCIES_MAX][4];
-  char *currencies[STRIPE_CURRENCIES_MAX];
-  size_t currency_count;
+  adapter_currencies currencies;
 } stripe_state;
 
 static const char *const stripe_config_keys[] = {"secret_key", "currencies", "api_version", NULL};
 
-/* "USD,EUR" → the state's list; each a currency ccpay knows, none twice. */
-static ccpay_err parse_currencies(stripe_state *s, const char *text, ccpay_error *error) {
-  const char *at = text;
-  while (*at != '\0') {
-    while (*at == ' ' || *at == ',') at++;
-    if (*at == '\0') break;
-    size_t len = strcspn(at, ", ");
-    char code[4] = "";
-    if (len == 3) memcpy(code, at, 3);
-    if (len != 3 || currency_find(code) == NULL) {
-      return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                             "currencies: \"%.*s\" is not an ISO 4217 code ccpay knows",
-                             (int)(len < 16 ? len : 16), at);
-    }
-    for (size_t i = 0; i < s->currency_count; i++) {
-      if (strcmp(s->currency_codes[i], code) == 0) {
-        return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "currencies: %s given twice", code);
-      }
-    }
-    if (s->currency_count == STRIPE_CURRENCIES_MAX) {
-      return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "currencies: more than %d",
-                             STRIPE_CURRENCIES_MAX);
-    }
-    memcpy(s->currency_codes[s->currency_count], code, 4);
-    s->currencies[s->currency_count] = s->currency_codes[s->currency_count];
-    s->currency_count++;
-    at += len;
-  }
-  if (s->currency_count == 0) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "currencies: at least one");
-  }
-  return CCPAY_OK;
-}
-
 static ccpay_err stripe_configure(adapter *a, void **state_out, ccpay_error *error) {
-  const char *key = adapter_config_get(a, "secret_key");
-  if (key == NULL || key[0] == '\0') {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "secret_key: required");
-  }
+  const char *key = NULL;
+  if (!adapter_config_required(a, "secret_key", &key, error)) return error->code;
   adapter_add_secret(a, key);
   size_t key_len = strlen(key);
   bool word = key_len <= STRIPE_SECRET_BYTES_MAX && strpbrk(key, " :\t\r\n") == NULL;
@@ -96,9 +57,11 @@ static ccpay_err stripe_configure(adapter *a, void **state_out, ccpay_error *err
   adapter_add_secret(a, s->authorization + 6);
   explicit_bzero(user_password, sizeof user_password);
 
-  const char *currencies = adapter_config_get(a, "currencies");
-  ccpay_err rc =
-      parse_currencies(s, currencies != NULL ? currencies : STRIPE_DEFAULT_CURRENCIES, error);
+  ccpay_err rc = CCPAY_OK;
+  if (!adapter_config_currencies(a, STRIPE_DEFAULT_CURRENCIES, STRIPE_CURRENCIES_MAX,
+                                 &s->currencies, error)) {
+    rc = error->code;
+  }
   const char *version = adapter_config_get(a, "api_version");
   if (rc == CCPAY_OK && version != NULL &&
       (version[0] == '\0' || strlen(version) > 64 || strpbrk(version, " \t\r\n") != NULL)) {
@@ -129,8 +92,7 @@ static void stripe_capabilities(adapter *a, gateway_capabilities *out) {
   out->multiple_captures = true;
   out->void_supported = true;
   out->unlinked_refunds = false; /* refunds go to the original payment only */
-  out->n_currencies = s->currency_count;
-  out->currencies = s->currencies;
+  adapter_capabilities_set_currencies(out, &s->currencies);
   out->authorization_validity_days = STRIPE_WIRE_AUTHORIZATION_DAYS;
   out->refund_requires_settlement = false;
 }

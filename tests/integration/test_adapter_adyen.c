@@ -2,138 +2,28 @@
  * unix socket in a 0700 directory with a 0600 config, and the tests call its Gateway
  * service. Money is checked against procsim's own ledger, so a lost answer resolved by
  * Lookup is proven to have charged once. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+// cmocka needs the headers above first.
+#include <cmocka.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "adapter_harness.h"
 
-#include "ccpay/gateway/v1/gateway.pb-c.h"
-#include "procsim_control.h"
-#include "procsim_process.h"
-#include "test_client.h"
-
-enum {
-  ADAPTER_START_TIMEOUT_MS = 10000,
-  ADAPTER_STOP_TIMEOUT_MS = 10000,
-  POLL_MS = 50,
-};
+#ifndef CCPAY_ADAPTER_PATH
+#error "CCPAY_ADAPTER_PATH must name the adapter binary under test (set by CMake)"
+#endif
 
 typedef Ccpay__Gateway__V1__OperationResult result_t;
-
-/* --- The adapter as a child process -------------------------------------------------------- */
-
-typedef struct adapter_child {
-  pid_t pid;
-  char dir[128];
-  char config[PATH_MAX];
-  char socket[PATH_MAX];
-  char log[PATH_MAX];
-} adapter_child;
-
-static void sleep_ms(int ms) {
-  struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
-static bool write_file(const char *path, const char *text, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-  if (fd < 0) return false;
-  size_t len = strlen(text);
-  bool ok = write(fd, text, len) == (ssize_t)len && fchmod(fd, mode) == 0;
-  return close(fd) == 0 && ok;
-}
-
-static void print_file(const char *path, const char *why) {
-  fprintf(stderr, "---- %s: %s ----\n", why, path);
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return;
-  char line[1024];
-  for (int i = 0; i < 400 && fgets(line, sizeof line, f) != NULL; i++) fputs(line, stderr);
-  fclose(f);
-}
-
-/* Starts the adapter with config_text (written 0600) and waits for its socket. */
-static bool adapter_start(adapter_child *c, const char *config_text) {
-  memset(c, 0, sizeof *c);
-  snprintf(c->dir, sizeof c->dir, "/tmp/ccpay-adyen-test-XXXXXX");
-  if (mkdtemp(c->dir) == NULL || chmod(c->dir, 0700) != 0) return false;
-  snprintf(c->config, sizeof c->config, "%s/adyen.ini", c->dir);
-  snprintf(c->socket, sizeof c->socket, "%s/adyen.sock", c->dir);
-  snprintf(c->log, sizeof c->log, "%s/adapter.log", c->dir);
-  if (!write_file(c->config, config_text, 0600)) return false;
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
-    int out = open(c->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int in = open("/dev/null", O_RDONLY);
-    if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(127);
-    char *const argv[] = {
-        (char *)CCPAY_ADAPTER_PATH, "--config", c->config, "--socket", c->socket, NULL};
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  c->pid = pid;
-  for (int waited = 0; waited < ADAPTER_START_TIMEOUT_MS; waited += POLL_MS) {
-    struct stat st;
-    if (stat(c->socket, &st) == 0 && S_ISSOCK(st.st_mode)) return true;
-    if (waitpid(pid, NULL, WNOHANG) == pid) {
-      c->pid = 0;
-      break;
-    }
-    sleep_ms(POLL_MS);
-  }
-  print_file(c->log, "adapter did not start");
-  return false;
-}
-
-/* SIGTERM, bounded wait, then SIGKILL; returns the exit code (or 128 + signal, -1). */
-static int adapter_stop(adapter_child *c) {
-  if (c->pid <= 0) return -1;
-  kill(c->pid, SIGTERM);
-  int status = 0;
-  for (int waited = 0; waited < ADAPTER_STOP_TIMEOUT_MS; waited += POLL_MS) {
-    if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-      c->pid = 0;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    sleep_ms(POLL_MS);
-  }
-  kill(c->pid, SIGKILL);
-  waitpid(c->pid, &status, 0);
-  c->pid = 0;
-  return -1;
-}
-
-static void adapter_cleanup(adapter_child *c) {
-  unlink(c->config);
-  unlink(c->socket);
-  unlink(c->log);
-  rmdir(c->dir);
-}
 
 /* --- The fixture: procsim, the adapter, a client ------------------------------------------- */
 
 typedef struct fixture {
-  procsim_process procsim;
-  procsim_control control;
-  adapter_child adapter;
-  test_client *client;
+  adapter_harness h;
   unsigned serial;
 } fixture;
 
@@ -141,35 +31,26 @@ static fixture fx;
 
 static int group_setup(void **state) {
   (void)state;
-  const char *const procsim_args[] = {NULL};
-  if (!procsim_start(&fx.procsim, procsim_args)) return -1;
-  snprintf(fx.control.base_url, sizeof fx.control.base_url, "https://127.0.0.1:%d",
-           fx.procsim.port);
-  snprintf(fx.control.ca_file, sizeof fx.control.ca_file, "%.*s",
-           (int)sizeof fx.control.ca_file - 1, fx.procsim.ca_file);
+  if (!adapter_harness_open(&fx.h, "adyen", CCPAY_ADAPTER_PATH, NULL)) return -1;
   char config[PATH_MAX + 1024];
   snprintf(config, sizeof config,
            "[processor]\nbase_url = https://127.0.0.1:%d/v71\nca_file = %s\n"
            "timeout_ms = 5000\nretries = 2\napi_key = procsim_adyen_key\n"
            "merchant_account = CcpayProcsim\ncurrencies = EUR,USD\n"
            "pal_base_url = https://127.0.0.1:%d\n",
-           fx.procsim.port, fx.procsim.ca_file, fx.procsim.port);
-  if (!adapter_start(&fx.adapter, config)) return -1;
-  char target[PATH_MAX + 8];
-  snprintf(target, sizeof target, "unix:%s", fx.adapter.socket);
-  fx.client = test_client_create_target(target);
-  return fx.client != NULL ? 0 : -1;
+           fx.h.procsim.port, fx.h.procsim.ca_file, fx.h.procsim.port);
+  if (!adapter_harness_write_file(fx.h.config, config, 0600) ||
+      !adapter_harness_start(&fx.h, NULL)) {
+    adapter_harness_close(&fx.h, NULL);
+    return -1;
+  }
+  return 0;
 }
 
 static int group_teardown(void **state) {
   (void)state;
-  if (fx.client != NULL) test_client_destroy(fx.client);
-  int code = adapter_stop(&fx.adapter);
-  if (code != 0) print_file(fx.adapter.log, "adapter exit");
-  adapter_cleanup(&fx.adapter);
-  procsim_stop(&fx.procsim, PROCSIM_STOP_TIMEOUT_MS);
-  procsim_destroy(&fx.procsim);
-  return code == 0 ? 0 : -1;
+  static const char *const secrets[] = {"procsim_adyen_key", NULL};
+  return adapter_harness_close(&fx.h, secrets) ? 0 : -1;
 }
 
 /* A fresh idempotency key, unique across runs of the same procsim. */
@@ -186,18 +67,10 @@ static Ccpay__V1__Money money(const char *currency, int64_t minor) {
 
 /* Calls method and returns the OperationResult (caller frees with test_reply_clear). */
 static result_t *call(const char *method, const ProtobufCMessage *request, test_reply *reply) {
-  char path[128];
-  snprintf(path, sizeof path, "/ccpay.gateway.v1.Gateway/%s", method);
-  test_client_call(fx.client, path, request, &ccpay__gateway__v1__operation_result__descriptor,
-                   15000, reply);
-  if (reply->status != GRPC_STATUS_OK) {
-    fprintf(stderr, "%s: %s %s (%s)\n", method, test_status_name(reply->status), reply->details,
-            reply->reason);
-    print_file(fx.adapter.log, "adapter log");
-  }
+  const result_t *result = adapter_harness_call(&fx.h, method, request, 15000, reply);
   assert_int_equal(reply->status, GRPC_STATUS_OK);
-  assert_non_null(reply->message);
-  return (result_t *)reply->message;
+  assert_non_null(result);
+  return (result_t *)result;
 }
 
 static Ccpay__Gateway__V1__Card card_of(const char *holder) {
@@ -265,11 +138,9 @@ static void modify(const char *method, const char *psp, int64_t amount) {
 }
 
 static procsim_payment ledger_payment(const char *psp) {
-  static procsim_ledger ledger; /* large: not on the stack */
-  assert_true(procsim_read_ledger(&fx.control, &ledger));
-  const procsim_payment *p = procsim_find(&ledger, psp);
-  assert_non_null(p);
-  return *p;
+  procsim_payment p;
+  assert_true(adapter_harness_payment(&fx.h, psp, &p));
+  return p;
 }
 
 /* --- Tests ---------------------------------------------------------------------------------- */
@@ -278,7 +149,7 @@ static void capabilities(void **state) {
   (void)state;
   Ccpay__Gateway__V1__GetCapabilitiesRequest r = CCPAY__GATEWAY__V1__GET_CAPABILITIES_REQUEST__INIT;
   test_reply reply;
-  test_client_call(fx.client, "/ccpay.gateway.v1.Gateway/GetCapabilities", &r.base,
+  test_client_call(fx.h.client, "/ccpay.gateway.v1.Gateway/GetCapabilities", &r.base,
                    &ccpay__gateway__v1__capabilities__descriptor, 0, &reply);
   assert_int_equal(reply.status, GRPC_STATUS_OK);
   const Ccpay__Gateway__V1__Capabilities *c = (void *)reply.message;
@@ -358,7 +229,7 @@ static void unlinked_refund_needs_the_capability(void **state) {
   r.amount = &m;
   r.card = &card;
   test_reply reply;
-  test_client_call(fx.client, "/ccpay.gateway.v1.Gateway/Refund", &r.base,
+  test_client_call(fx.h.client, "/ccpay.gateway.v1.Gateway/Refund", &r.base,
                    &ccpay__gateway__v1__operation_result__descriptor, 0, &reply);
   char why[2048];
   bool ok = test_reply_check(&reply, GRPC_STATUS_FAILED_PRECONDITION, "CAPABILITY_MISSING",
@@ -376,7 +247,7 @@ static void lost_answer_resolved_by_lookup(void **state) {
   new_key(key, sizeof key);
   /* Two drops: libcurl resends once by itself when a reused connection closes without
    * an answer; the second drop makes sure no answer comes back at all. */
-  assert_true(procsim_inject(&fx.control, "adyen", "/v71/payments", "drop_after_commit", 2));
+  assert_true(procsim_inject(&fx.h.control, "adyen", "/v71/payments", "drop_after_commit", 2));
   Ccpay__V1__Money m = money("EUR", 7700);
   Ccpay__Gateway__V1__Card card = card_of("Jane Doe");
   Ccpay__Gateway__V1__AuthorizeRequest r = CCPAY__GATEWAY__V1__AUTHORIZE_REQUEST__INIT;
@@ -388,7 +259,7 @@ static void lost_answer_resolved_by_lookup(void **state) {
   result_t *res = call("Authorize", &r.base, &reply);
   assert_int_equal(res->outcome, CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_UNKNOWN);
   test_reply_clear(&reply);
-  assert_true(procsim_clear_faults(&fx.control));
+  assert_true(procsim_clear_faults(&fx.h.control));
 
   Ccpay__Gateway__V1__LookupRequest l = CCPAY__GATEWAY__V1__LOOKUP_REQUEST__INIT;
   l.idempotency_key = key;
@@ -401,14 +272,8 @@ static void lost_answer_resolved_by_lookup(void **state) {
   snprintf(psp, sizeof psp, "%s", res->processor_reference);
   test_reply_clear(&reply);
 
-  static procsim_ledger ledger;
-  assert_true(procsim_read_ledger(&fx.control, &ledger));
-  int charged = 0;
-  for (size_t i = 0; i < ledger.count; i++) {
-    if (strcmp(ledger.payments[i].merchant_reference, key) == 0) charged++;
-  }
-  assert_int_equal(charged, 1);
-  assert_int_equal(procsim_find(&ledger, psp)->authorized, 7700);
+  assert_int_equal(adapter_harness_payment_count(&fx.h, key), 1);
+  assert_int_equal(ledger_payment(psp).authorized, 7700);
 }
 
 int main(void) {

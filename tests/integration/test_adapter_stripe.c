@@ -6,17 +6,12 @@
  * after a lost answer, request validation, the refusal of unlinked refunds, the refusal
  * of a config others may read and of an open socket directory, redaction of the secret
  * key in the log, and a clean stop (exit 0, no sanitizer report). */
-/* nftw and FTW_* need X/Open 500; gnu11 alone does not declare them. */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 // cmocka needs the headers above first.
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,42 +19,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ccpay/gateway/v1/gateway.pb-c.h"
-#include "child_process.h"
-#include "procsim_control.h"
-#include "procsim_process.h"
-#include "test_client.h"
+#include "adapter_harness.h"
 
-#ifndef CCPAY_ADAPTER_STRIPE_PATH
-#error "CCPAY_ADAPTER_STRIPE_PATH must name the ccpay-adapter-stripe binary (set by CMake)"
+#ifndef CCPAY_ADAPTER_PATH
+#error "CCPAY_ADAPTER_PATH must name the ccpay-adapter-stripe binary (set by CMake)"
 #endif
 
 enum {
-  ADAPTER_START_TIMEOUT_MS = 10000,
-  ADAPTER_STOP_TIMEOUT_MS = 15000, /* > the runtime's 5 s drain and the HTTP abort */
-  ADAPTER_TIMEOUT_MS = 1500,       /* the adapter's whole-request timeout (config) */
-  READY_TIMEOUT_MS = 10000,
-  RUN_TIMEOUT_MS = 10000,
+  ADAPTER_TIMEOUT_MS = 1500, /* the adapter's whole-request timeout (config) */
 };
 
-#define TEMP_DIR_PREFIX "/tmp/ccpay-stripe-it-"
 #define GATEWAY "/ccpay.gateway.v1.Gateway/"
 
 typedef Ccpay__Gateway__V1__OperationResult result_t;
 
 typedef struct fixture {
-  procsim_process procsim;
-  procsim_control control;
-  child_process adapter;
-  char dir[PATH_MAX]; /* 0700: config, log, and the socket directory */
-  char config[PATH_MAX];
-  char socket[PATH_MAX];
-  char log[PATH_MAX];
-  test_client *client;
+  adapter_harness h; /* procsim, the adapter (--threads 3, debug log) and the client */
   int key_counter;
 } fixture;
-
-static fixture *the_fixture;
 
 /* --- Files ----------------------------------------------------------------------------- */
 
@@ -69,126 +46,45 @@ static void path_join(char *out, size_t size, const char *dir, const char *name)
   if (n < 0 || (size_t)n >= size) fail_msg("path too long: %s/%s", dir, name);
 }
 
-static bool write_file(const char *path, const char *text, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return false;
-  size_t len = strlen(text);
-  bool ok = write(fd, text, len) == (ssize_t)len && fchmod(fd, mode) == 0;
-  return close(fd) == 0 && ok;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  remove(path);
-  return 0;
-}
-
-static void remove_dir(const char *dir) {
-  if (strncmp(dir, TEMP_DIR_PREFIX, strlen(TEMP_DIR_PREFIX)) == 0) {
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-  }
-}
-
 /* The adapter's config for procsim, with extra lines appended. */
 static bool write_config(const fixture *f, const char *path, const char *extra, mode_t mode) {
   char text[2 * PATH_MAX];
-  int n =
-      snprintf(text, sizeof text,
-               "[processor]\nbase_url = https://127.0.0.1:%d\nca_file = %s\n"
-               "secret_key = sk_test_procsim\ntimeout_ms = %d\nconnect_timeout_ms = 1000\n"
-               "retries = 2\n%s",
-               f->procsim.port, f->procsim.ca_file, ADAPTER_TIMEOUT_MS, extra != NULL ? extra : "");
-  return n > 0 && (size_t)n < sizeof text && write_file(path, text, mode);
+  int n = snprintf(text, sizeof text,
+                   "[processor]\nbase_url = https://127.0.0.1:%d\nca_file = %s\n"
+                   "secret_key = sk_test_procsim\ntimeout_ms = %d\nconnect_timeout_ms = 1000\n"
+                   "retries = 2\n%s",
+                   f->h.procsim.port, f->h.procsim.ca_file, ADAPTER_TIMEOUT_MS,
+                   extra != NULL ? extra : "");
+  return n > 0 && (size_t)n < sizeof text && adapter_harness_write_file(path, text, mode);
 }
 
 /* --- Fixture ----------------------------------------------------------------------------- */
 
-static bool wait_ready(fixture *f) {
-  Ccpay__Gateway__V1__GetCapabilitiesRequest request =
-      CCPAY__GATEWAY__V1__GET_CAPABILITIES_REQUEST__INIT;
-  for (int waited_ms = 0; waited_ms < READY_TIMEOUT_MS; waited_ms += 50) {
-    test_reply r;
-    grpc_status_code status =
-        test_client_call(f->client, GATEWAY "GetCapabilities", &request.base,
-                         &ccpay__gateway__v1__capabilities__descriptor, 1000, &r);
-    test_reply_clear(&r);
-    if (status == GRPC_STATUS_OK) return true;
-    struct timespec t = {.tv_nsec = 50 * 1000000L};
-    nanosleep(&t, NULL);
-  }
-  return false;
-}
-
 static int group_setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   if (f == NULL) return -1;
-  snprintf(f->dir, sizeof f->dir, TEMP_DIR_PREFIX "XXXXXX");
-  if (mkdtemp(f->dir) == NULL) {
+  static const char *const procsim_args[] = {"--hang-ms", "5000", NULL};
+  if (!adapter_harness_open(&f->h, "stripe", CCPAY_ADAPTER_PATH, procsim_args)) {
     free(f);
     return -1;
   }
-  static const char *const procsim_args[] = {"--hang-ms", "5000", NULL};
-  if (!procsim_start(&f->procsim, procsim_args)) goto fail;
-  snprintf(f->control.base_url, sizeof f->control.base_url, "https://127.0.0.1:%d",
-           f->procsim.port);
-  int n = snprintf(f->control.ca_file, sizeof f->control.ca_file, "%s", f->procsim.ca_file);
-  if (n < 0 || (size_t)n >= sizeof f->control.ca_file) goto fail;
-  path_join(f->config, sizeof f->config, f->dir, "stripe.ini");
-  /* The socket directory does not exist yet: the adapter makes it 0700. */
-  path_join(f->socket, sizeof f->socket, f->dir, "run/stripe.sock");
-  path_join(f->log, sizeof f->log, f->dir, "adapter.log");
-  if (!write_config(f, f->config, NULL, 0600)) goto fail;
-  const char *argv[] = {CCPAY_ADAPTER_STRIPE_PATH,
-                        "--config",
-                        f->config,
-                        "--socket",
-                        f->socket,
-                        "--threads",
-                        "3",
-                        "--log-level",
-                        "debug",
-                        NULL};
-  if (!child_start(&f->adapter, argv, f->dir, f->log)) goto fail;
-  if (!child_wait_for_file(&f->adapter, f->socket, ADAPTER_START_TIMEOUT_MS)) goto fail;
-  char target[PATH_MAX + 8];
-  n = snprintf(target, sizeof target, "unix:%s", f->socket);
-  if (n < 0 || (size_t)n >= sizeof target) goto fail;
-  f->client = test_client_create_target(target);
-  if (f->client == NULL || !wait_ready(f)) goto fail;
-  the_fixture = f;
+  static const char *const adapter_args[] = {"--threads", "3", "--log-level", "debug", NULL};
+  if (!write_config(f, f->h.config, NULL, 0600) || !adapter_harness_start(&f->h, adapter_args)) {
+    adapter_harness_close(&f->h, NULL);
+    free(f);
+    return -1;
+  }
   *state = f;
   return 0;
-
-fail:
-  child_print_log(f->log, "adapter did not start");
-  if (f->client != NULL) test_client_destroy(f->client);
-  child_kill(&f->adapter);
-  procsim_destroy(&f->procsim);
-  remove_dir(f->dir);
-  free(f);
-  return -1;
 }
 
 static int group_teardown(void **state) {
   fixture *f = *state;
-  test_client_destroy(f->client);
-  int exit_status = child_stop(&f->adapter, ADAPTER_STOP_TIMEOUT_MS);
-  bool sanitizer = child_log_has_sanitizer_report(f->log);
-  bool leaked =
-      child_log_contains(f->log, "sk_test_procsim") ||
-      child_log_contains(f->log, "c2tfdGVzdF9wcm9jc2ltOg"); /* base64 "sk_test_procsim:" */
-  int procsim_status = procsim_stop(&f->procsim, PROCSIM_STOP_TIMEOUT_MS);
-  bool clean = exit_status == 0 && !sanitizer && !leaked && procsim_status == 0;
-  if (!clean) {
-    fprintf(stderr, "adapter exit %d, sanitizer report %d, secret in log %d, procsim exit %d\n",
-            exit_status, sanitizer, leaked, procsim_status);
-    child_print_log(f->log, "adapter");
-    procsim_print_log(&f->procsim, "procsim");
-  }
-  bool socket_gone = access(f->socket, F_OK) != 0;
-  procsim_destroy(&f->procsim);
-  remove_dir(f->dir);
+  static const char *const secrets[] = {
+      "sk_test_procsim", "c2tfdGVzdF9wcm9jc2ltOg" /* base64 "sk_test_procsim:" */, NULL};
+  bool clean = adapter_harness_close(&f->h, secrets);
   free(f);
-  return clean && socket_gone ? 0 : -1;
+  return clean ? 0 : -1;
 }
 
 /* --- Calls ----------------------------------------------------------------------------- */
@@ -209,8 +105,8 @@ static Ccpay__V1__Money usd(int64_t amount) {
 /* Calls method and checks it answered OK; returns the result (free with test_reply_clear). */
 static const result_t *call_ok(fixture *f, const char *method, const ProtobufCMessage *request,
                                test_reply *r) {
-  test_client_call(f->client, method, request, &ccpay__gateway__v1__operation_result__descriptor, 0,
-                   r);
+  test_client_call(f->h.client, method, request, &ccpay__gateway__v1__operation_result__descriptor,
+                   0, r);
   char why[2048];
   if (!test_reply_check(r, GRPC_STATUS_OK, NULL, NULL, why, sizeof why)) {
     fail_msg("%s: %s", method, why);
@@ -283,22 +179,13 @@ static void expect_outcome(const result_t *result, Ccpay__Gateway__V1__Outcome o
 
 /* procsim's record of the payment with reference (copied into *out). */
 static void procsim_payment_of(fixture *f, const char *reference, procsim_payment *out) {
-  procsim_ledger *ledger = malloc(sizeof *ledger);
-  assert_non_null(ledger);
-  assert_true(procsim_read_ledger(&f->control, ledger));
-  const procsim_payment *p = procsim_find(ledger, reference);
-  if (p == NULL) fail_msg("procsim has no payment %s", reference);
-  *out = *p;
-  free(ledger);
+  assert_true(adapter_harness_payment(&f->h, reference, out));
 }
 
 static size_t procsim_payment_count(fixture *f) {
-  procsim_ledger *ledger = malloc(sizeof *ledger);
-  assert_non_null(ledger);
-  assert_true(procsim_read_ledger(&f->control, ledger));
-  size_t count = ledger->count;
-  free(ledger);
-  return count;
+  long count = adapter_harness_payment_count(&f->h, NULL);
+  assert_true(count >= 0);
+  return (size_t)count;
 }
 
 /* --- Tests --------------------------------------------------------------------------------- */
@@ -308,7 +195,7 @@ static void capabilities(void **state) {
   Ccpay__Gateway__V1__GetCapabilitiesRequest request =
       CCPAY__GATEWAY__V1__GET_CAPABILITIES_REQUEST__INIT;
   test_reply r;
-  assert_int_equal(test_client_call(f->client, GATEWAY "GetCapabilities", &request.base,
+  assert_int_equal(test_client_call(f->h.client, GATEWAY "GetCapabilities", &request.base,
                                     &ccpay__gateway__v1__capabilities__descriptor, 0, &r),
                    GRPC_STATUS_OK);
   const Ccpay__Gateway__V1__Capabilities *c = (const void *)r.message;
@@ -323,10 +210,10 @@ static void capabilities(void **state) {
   test_reply_clear(&r);
   /* The socket is 0600 in a directory the adapter made 0700. */
   struct stat st;
-  assert_int_equal(stat(f->socket, &st), 0);
+  assert_int_equal(stat(f->h.socket, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
   char dir[PATH_MAX];
-  path_join(dir, sizeof dir, f->dir, "run");
+  path_join(dir, sizeof dir, f->h.dir, "run");
   assert_int_equal(stat(dir, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0700);
 }
@@ -465,7 +352,7 @@ static void idempotent_resend(void **state) {
 
 static void resends_after_5xx_with_the_same_key(void **state) {
   fixture *f = *state;
-  assert_true(procsim_inject(&f->control, "stripe", "/v1/payment_intents", "5xx", 1));
+  assert_true(procsim_inject(&f->h.control, "stripe", "/v1/payment_intents", "5xx", 1));
   test_reply r;
   authorize_args a = {.key = new_key(f, "fivexx"), .token = "pm_card_visa", .amount = 650};
   const result_t *result = authorize(f, &a, &r);
@@ -474,7 +361,7 @@ static void resends_after_5xx_with_the_same_key(void **state) {
   procsim_payment_of(f, result->processor_reference, &p);
   assert_int_equal(p.authorized, 650);
   test_reply_clear(&r);
-  assert_true(procsim_clear_faults(&f->control));
+  assert_true(procsim_clear_faults(&f->h.control));
 }
 
 static const result_t *lookup_authorize(fixture *f, const authorize_args *a, test_reply *r) {
@@ -492,7 +379,7 @@ static const result_t *lookup_authorize(fixture *f, const authorize_args *a, tes
 static void lookup_after_a_timeout(void **state) {
   fixture *f = *state;
   /* procsim reads the request and never acts on it: the answer is lost (UNKNOWN). */
-  assert_true(procsim_inject(&f->control, "stripe", "/v1/payment_intents", "timeout", 1));
+  assert_true(procsim_inject(&f->h.control, "stripe", "/v1/payment_intents", "timeout", 1));
   test_reply r1, r2, r3;
   char key[64];
   snprintf(key, sizeof key, "%s", new_key(f, "lost"));
@@ -513,13 +400,13 @@ static void lookup_after_a_timeout(void **state) {
   test_reply_clear(&r1);
   test_reply_clear(&r2);
   test_reply_clear(&r3);
-  assert_true(procsim_clear_faults(&f->control));
+  assert_true(procsim_clear_faults(&f->h.control));
 }
 
 static void lookup_after_a_dropped_answer(void **state) {
   fixture *f = *state;
   /* procsim acts (money moves), saves the answer, then drops the connection. */
-  assert_true(procsim_inject(&f->control, "stripe", "/capture", "drop_after_commit", 1));
+  assert_true(procsim_inject(&f->h.control, "stripe", "/capture", "drop_after_commit", 1));
   test_reply ra, rc, rl;
   authorize_args a = {.key = new_key(f, "dropauth"), .token = "pm_card_visa", .amount = 1500};
   const result_t *auth = authorize(f, &a, &ra);
@@ -550,14 +437,14 @@ static void lookup_after_a_dropped_answer(void **state) {
   test_reply_clear(&ra);
   test_reply_clear(&rc);
   test_reply_clear(&rl);
-  assert_true(procsim_clear_faults(&f->control));
+  assert_true(procsim_clear_faults(&f->h.control));
 }
 
 static void expect_error(fixture *f, const char *method, const ProtobufCMessage *request,
                          grpc_status_code status, const char *reason, const char *text) {
   test_reply r;
-  test_client_call(f->client, method, request, &ccpay__gateway__v1__operation_result__descriptor, 0,
-                   &r);
+  test_client_call(f->h.client, method, request, &ccpay__gateway__v1__operation_result__descriptor,
+                   0, &r);
   char why[2048];
   if (!test_reply_check(&r, status, reason, text, why, sizeof why)) fail_msg("%s", why);
   test_reply_clear(&r);
@@ -623,16 +510,15 @@ static void processor_refusal_is_failed(void **state) {
 
 /* Runs the adapter with config and socket; returns its exit status, output in log. */
 static int run_adapter(fixture *f, const char *config, const char *socket, const char *log) {
-  const char *argv[] = {CCPAY_ADAPTER_STRIPE_PATH, "--config", config, "--socket", socket, NULL};
-  return child_run(argv, f->dir, log, RUN_TIMEOUT_MS);
+  return adapter_harness_run(&f->h, config, socket, log);
 }
 
 static void config_readable_by_others_is_refused(void **state) {
   fixture *f = *state;
   char config[PATH_MAX], socket[PATH_MAX], log[PATH_MAX];
-  path_join(config, sizeof config, f->dir, "open.ini");
-  path_join(socket, sizeof socket, f->dir, "other/stripe.sock");
-  path_join(log, sizeof log, f->dir, "open.log");
+  path_join(config, sizeof config, f->h.dir, "open.ini");
+  path_join(socket, sizeof socket, f->h.dir, "other/stripe.sock");
+  path_join(log, sizeof log, f->h.dir, "open.log");
   assert_true(write_config(f, config, NULL, 0644));
   assert_int_equal(run_adapter(f, config, socket, log), 2);
   assert_true(child_log_contains(log, config));
@@ -644,10 +530,10 @@ static void config_readable_by_others_is_refused(void **state) {
 static void open_socket_directory_is_refused(void **state) {
   fixture *f = *state;
   char config[PATH_MAX], dir[PATH_MAX], socket[PATH_MAX], log[PATH_MAX];
-  path_join(config, sizeof config, f->dir, "closed.ini");
-  path_join(dir, sizeof dir, f->dir, "shared");
+  path_join(config, sizeof config, f->h.dir, "closed.ini");
+  path_join(dir, sizeof dir, f->h.dir, "shared");
   path_join(socket, sizeof socket, dir, "stripe.sock");
-  path_join(log, sizeof log, f->dir, "shared.log");
+  path_join(log, sizeof log, f->h.dir, "shared.log");
   assert_true(write_config(f, config, NULL, 0600));
   assert_int_equal(mkdir(dir, 0700), 0);
   assert_int_equal(chmod(dir, 0750), 0);
@@ -658,9 +544,9 @@ static void open_socket_directory_is_refused(void **state) {
 static void unknown_config_key_is_refused(void **state) {
   fixture *f = *state;
   char config[PATH_MAX], socket[PATH_MAX], log[PATH_MAX];
-  path_join(config, sizeof config, f->dir, "typo.ini");
-  path_join(socket, sizeof socket, f->dir, "typo/stripe.sock");
-  path_join(log, sizeof log, f->dir, "typo.log");
+  path_join(config, sizeof config, f->h.dir, "typo.ini");
+  path_join(socket, sizeof socket, f->h.dir, "typo/stripe.sock");
+  path_join(log, sizeof log, f->h.dir, "typo.log");
   assert_true(write_config(f, config, "secret_kye = x\n", 0600));
   assert_int_equal(run_adapter(f, config, socket, log), 2);
   assert_true(child_log_contains(log, "secret_kye"));
