@@ -20,8 +20,10 @@ static void sleep_ms(int ms) {
   }
 }
 
-/* The child side of fork: async-signal-safe calls only. Never returns. */
+/* The child side of fork: only async-signal-safe calls, since the parent may have
+ * threads (gRPC's). Never returns. */
 static void child_exec(pid_t parent, const char *dir, int out, int null_in, char *const *argv) {
+  /* Die with the parent: a crashed or killed test must not leave a child running. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
   sigset_t none;
   sigemptyset(&none);
@@ -36,7 +38,9 @@ static void child_exec(pid_t parent, const char *dir, int out, int null_in, char
   _exit(127);
 }
 
-static pid_t spawn(const char *const *argv, const char *dir, const char *log_path) {
+/* Forks and execs argv with its output appended to log_path (emptied first when
+ * truncate); the pid, or 0 (message on stderr) when it could not be started. */
+static pid_t spawn(const char *const *argv, const char *dir, const char *log_path, bool truncate) {
   size_t argc = 0;
   while (argc < CHILD_ARGS_MAX && argv[argc] != NULL) argc++;
   if (argc == 0 || argc == CHILD_ARGS_MAX) {
@@ -44,7 +48,8 @@ static pid_t spawn(const char *const *argv, const char *dir, const char *log_pat
     return 0;
   }
   /* Opened here, not in the child: a failure is reported, not an exit 127. */
-  int out = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND);
+  int out = open(log_path, flags, 0600);
   int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || null_in < 0) {
     fprintf(stderr, "child_process: open %s: %s\n", log_path, strerror(errno));
@@ -52,7 +57,7 @@ static pid_t spawn(const char *const *argv, const char *dir, const char *log_pat
     if (null_in >= 0) close(null_in);
     return 0;
   }
-  fflush(NULL);
+  fflush(NULL); /* nothing buffered may be written twice */
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) child_exec(parent, dir, out, null_in, (char *const *)argv);
@@ -94,59 +99,113 @@ static void kill_and_reap(pid_t pid) {
   }
 }
 
-bool child_start(child_process *c, const char *const *argv, const char *dir, const char *log_path) {
-  memset(c, 0, sizeof *c);
-  int n = snprintf(c->log_path, sizeof c->log_path, "%s", log_path);
-  if (n < 0 || (size_t)n >= sizeof c->log_path) return false;
-  c->pid = spawn(argv, dir, log_path);
-  return c->pid != 0;
+bool child_pid_start(pid_t *pid, const char *const *argv, const char *dir, const char *log_path) {
+  if (*pid != 0) return false;
+  *pid = spawn(argv, dir, log_path, false);
+  return *pid != 0;
 }
 
-bool child_running(child_process *c, int *exit_status) {
-  if (c->pid == 0) return false;
+bool child_pid_running(pid_t *pid, int *exit_status) {
+  if (*pid == 0) return false;
   int status = CHILD_EXIT_ERROR;
-  if (!reap_within(c->pid, 0, &status)) return true;
-  c->pid = 0;
+  if (!reap_within(*pid, 0, &status)) return true;
+  *pid = 0;
   if (exit_status != NULL) *exit_status = status;
   return false;
 }
 
-bool child_wait_for_file(child_process *c, const char *path, int timeout_ms) {
+int child_pid_stop(pid_t *pid, int timeout_ms) {
+  if (*pid == 0) return CHILD_EXIT_ERROR;
+  kill(*pid, SIGTERM);
+  int exit_status = CHILD_EXIT_TIMEOUT;
+  if (!reap_within(*pid, timeout_ms, &exit_status)) {
+    fprintf(stderr, "child_process: pid %d did not exit %d ms after SIGTERM; SIGKILL\n", (int)*pid,
+            timeout_ms);
+    kill_and_reap(*pid);
+    exit_status = CHILD_EXIT_TIMEOUT;
+  }
+  *pid = 0;
+  return exit_status;
+}
+
+void child_pid_kill(pid_t *pid) {
+  if (*pid != 0) kill_and_reap(*pid);
+  *pid = 0;
+}
+
+static bool file_exists(const char *path, int *unused) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+static bool read_port(const char *path, int *port) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return false;
+  int value = 0;
+  bool ok = fscanf(f, "%d", &value) == 1 && value > 0 && value < 65536;
+  fclose(f);
+  if (ok) *port = value;
+  return ok;
+}
+
+/* Polls ready(path, value) until it holds, at most timeout_ms, while the child runs. */
+static bool wait_while_running(pid_t *pid, const char *path, int timeout_ms,
+                               bool (*ready)(const char *path, int *value), int *value) {
   for (int waited_ms = 0; waited_ms <= timeout_ms; waited_ms += POLL_INTERVAL_MS) {
-    struct stat st;
-    if (lstat(path, &st) == 0) return true;
+    if (ready(path, value)) return true;
     int exit_status = 0;
-    if (!child_running(c, &exit_status)) {
-      fprintf(stderr, "child_process: exited with %d before %s appeared\n", exit_status, path);
+    if (!child_pid_running(pid, &exit_status)) {
+      fprintf(stderr, "child_process: exited with %d before %s was ready\n", exit_status, path);
       return false;
     }
     sleep_ms(POLL_INTERVAL_MS);
   }
-  fprintf(stderr, "child_process: %s did not appear within %d ms\n", path, timeout_ms);
+  fprintf(stderr, "child_process: %s was not ready within %d ms\n", path, timeout_ms);
   return false;
 }
 
-int child_stop(child_process *c, int timeout_ms) {
-  if (c->pid == 0) return CHILD_EXIT_ERROR;
-  kill(c->pid, SIGTERM);
-  int exit_status = CHILD_EXIT_TIMEOUT;
-  if (!reap_within(c->pid, timeout_ms, &exit_status)) {
-    fprintf(stderr, "child_process: pid %d did not exit %d ms after SIGTERM; SIGKILL\n",
-            (int)c->pid, timeout_ms);
-    kill_and_reap(c->pid);
-    exit_status = CHILD_EXIT_TIMEOUT;
-  }
-  c->pid = 0;
-  return exit_status;
+bool child_pid_wait_for_port(pid_t *pid, const char *port_file, int timeout_ms, int *port) {
+  return wait_while_running(pid, port_file, timeout_ms, read_port, port);
 }
 
-void child_kill(child_process *c) {
-  if (c->pid != 0) kill_and_reap(c->pid);
-  c->pid = 0;
+bool child_start(child_process *c, const char *const *argv, const char *dir, const char *log_path) {
+  memset(c, 0, sizeof *c);
+  int n = snprintf(c->log_path, sizeof c->log_path, "%s", log_path);
+  if (n < 0 || (size_t)n >= sizeof c->log_path) return false;
+  return child_pid_start(&c->pid, argv, dir, log_path);
 }
 
-int child_run(const char *const *argv, const char *dir, const char *log_path, int timeout_ms) {
-  pid_t pid = spawn(argv, dir, log_path);
+bool child_running(child_process *c, int *exit_status) {
+  return child_pid_running(&c->pid, exit_status);
+}
+
+bool child_wait_for_file(child_process *c, const char *path, int timeout_ms) {
+  int unused = 0;
+  return wait_while_running(&c->pid, path, timeout_ms, file_exists, &unused);
+}
+
+int child_stop(child_process *c, int timeout_ms) { return child_pid_stop(&c->pid, timeout_ms); }
+
+void child_kill(child_process *c) { child_pid_kill(&c->pid); }
+
+/* Reads up to size - 1 bytes of path into out, NUL-terminated ("" when path cannot be
+ * read); the number read. */
+static size_t read_prefix(const char *path, char *out, size_t size) {
+  out[0] = '\0';
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  size_t n = fread(out, 1, size - 1, f);
+  out[n] = '\0';
+  fclose(f);
+  return n;
+}
+
+/* Runs argv to its exit (see child_run), its output to log_path; *started false when it
+ * could not be started. */
+static int run_to_exit(const char *const *argv, const char *dir, const char *log_path,
+                       bool truncate, int timeout_ms, bool *started) {
+  pid_t pid = spawn(argv, dir, log_path, truncate);
+  *started = pid != 0;
   if (pid == 0) return CHILD_EXIT_ERROR;
   int exit_status = CHILD_EXIT_ERROR;
   if (!reap_within(pid, timeout_ms, &exit_status)) {
@@ -156,24 +215,30 @@ int child_run(const char *const *argv, const char *dir, const char *log_path, in
   return exit_status;
 }
 
-/* Reads at most CHILD_LOG_BYTES_MAX bytes of path into a malloc'd string ("" when it
- * cannot be read); NULL only when out of memory. */
-static char *read_log(const char *path, size_t *len) {
+int child_run(const char *const *argv, const char *dir, const char *log_path, int timeout_ms) {
+  bool started;
+  return run_to_exit(argv, dir, log_path, false, timeout_ms, &started);
+}
+
+int child_run_captured(const char *const *argv, const char *dir, const char *output_path,
+                       int timeout_ms, char *output, size_t size) {
+  bool started;
+  int exit_status = run_to_exit(argv, dir, output_path, true, timeout_ms, &started);
+  if (started) read_prefix(output_path, output, size);
+  return exit_status;
+}
+
+/* Reads at most CHILD_LOG_BYTES_MAX bytes of path (see child_log_read). */
+char *child_log_read(const char *path, size_t *len) {
   char *text = malloc(CHILD_LOG_BYTES_MAX + 1);
   if (text == NULL) return NULL;
-  *len = 0;
-  FILE *f = fopen(path, "r");
-  if (f != NULL) {
-    *len = fread(text, 1, CHILD_LOG_BYTES_MAX, f);
-    fclose(f);
-  }
-  text[*len] = '\0';
+  *len = read_prefix(path, text, CHILD_LOG_BYTES_MAX + 1);
   return text;
 }
 
 bool child_log_contains(const char *log_path, const char *needle) {
   size_t len = 0;
-  char *text = read_log(log_path, &len);
+  char *text = child_log_read(log_path, &len);
   bool found = text != NULL && strstr(text, needle) != NULL;
   free(text);
   return found;
@@ -191,10 +256,18 @@ bool child_log_has_sanitizer_report(const char *log_path) {
 
 void child_print_log(const char *log_path, const char *why) {
   size_t len = 0;
-  char *text = read_log(log_path, &len);
+  char *text = child_log_read(log_path, &len);
   if (text == NULL) return;
   fprintf(stderr, "---- log (%s): %s ----\n", why, log_path);
   fwrite(text, 1, len, stderr);
   fprintf(stderr, "---- end of log ----\n");
   free(text);
+}
+
+bool child_wait_for_log(const char *log_path, const char *text, int timeout_ms) {
+  for (int waited_ms = 0; waited_ms <= timeout_ms; waited_ms += POLL_INTERVAL_MS) {
+    if (child_log_contains(log_path, text)) return true;
+    sleep_ms(POLL_INTERVAL_MS);
+  }
+  return false;
 }
