@@ -130,9 +130,8 @@ ccpay_err payment_check_stored_value_number(const char *field, const char *numbe
   bool shaped = len >= STORED_VALUE_NUMBER_BYTES_MIN && len <= STORED_VALUE_NUMBER_BYTES_MAX &&
                 strspn(number, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == len;
   if (!shaped) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                           "%s: %d to %d of A-Z, 0-9 and \"-\"", field,
-                           STORED_VALUE_NUMBER_BYTES_MIN, STORED_VALUE_NUMBER_BYTES_MAX);
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s: %d to %d of A-Z, 0-9 and \"-\"",
+                           field, STORED_VALUE_NUMBER_BYTES_MIN, STORED_VALUE_NUMBER_BYTES_MAX);
   }
   return CCPAY_OK;
 }
