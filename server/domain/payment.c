@@ -296,7 +296,7 @@ void payment_start(payment *p, const transaction *t) {
   payment_check_invariants(p);
 }
 
-static void finish_success(payment *p, const transaction *t, arena *a) {
+static void finish_success(payment *p, const transaction *t) {
   int64_t amount = amount_of(t->amount);
   switch (t->kind) {
     case KIND(AUTHORIZE):
@@ -327,10 +327,9 @@ static void finish_success(payment *p, const transaction *t, arena *a) {
     default:
       CHECK(false && "unknown transaction kind");
   }
-  (void)a;
 }
 
-void payment_finish(payment *p, const transaction *t, arena *a) {
+void payment_finish(payment *p, const transaction *t) {
   CHECK(t->state == STATE(SUCCEEDED) || t->state == STATE(DECLINED) || t->state == STATE(FAILED));
   CHECK(strcmp(p->open_transaction_id, t->id) == 0);
   int64_t amount = amount_of(t->amount);
@@ -338,7 +337,7 @@ void payment_finish(payment *p, const transaction *t, arena *a) {
   if (t->kind == KIND(REFUND)) add_to(p->pending_refund, -amount);
   p->open_transaction_id = "";
   if (t->state == STATE(SUCCEEDED)) {
-    finish_success(p, t, a);
+    finish_success(p, t);
   } else if ((t->kind == KIND(AUTHORIZE) || t->kind == KIND(SALE)) && !t->not_sent) {
     /* A refused authorization ends the card's use on this order: add another card. */
     p->status = t->state == STATE(DECLINED) ? STATUS(DECLINED) : STATUS(FAILED);

@@ -59,7 +59,7 @@ void payment_start(Ccpay__V1__Payment *p, const Ccpay__V1__Transaction *t);
  * status, references, decline code and message, AVS/CVV; releases what was reserved.
  * For a final capture the rest of the authorization counts as released. An
  * authorization that never reached the processor (t->not_sent) leaves the payment NEW. */
-void payment_finish(Ccpay__V1__Payment *p, const Ccpay__V1__Transaction *t, arena *a);
+void payment_finish(Ccpay__V1__Payment *p, const Ccpay__V1__Transaction *t);
 
 /* A copy of p safe to show a caller: the card token removed. NULL when exhausted. */
 Ccpay__V1__Payment *payment_redact(const Ccpay__V1__Payment *p, arena *a);

@@ -454,7 +454,7 @@ static ccpay_err apply_step(store_txn *txn, payment_flow *f, flow_step *s, ccpay
     return transactions_put(txn, t, false, error);
   }
   t->state = state;
-  payment_finish(p, t, a);
+  payment_finish(p, t);
   bool approved_authorization = state == STATE(SUCCEEDED) && s->outcome.answered &&
                                 (t->kind == KIND(AUTHORIZE) || t->kind == KIND(SALE));
   if (approved_authorization && s->outcome.result->authorization_expires_ms > 0) {

@@ -128,7 +128,7 @@ static void run(Ccpay__V1__Payment *p, Ccpay__V1__Transaction *t, Ccpay__V1__Tra
   assert_int_equal(payment_check_start(p, t->kind, t->amount->amount_minor, &error), CCPAY_OK);
   payment_start(p, t);
   t->state = state;
-  payment_finish(p, t, a);
+  payment_finish(p, t);
 }
 
 static void captures_refunds_and_releases_add_up(void **state) {
@@ -150,7 +150,7 @@ static void captures_refunds_and_releases_add_up(void **state) {
   assert_int_equal(payment_capturable(p), 4000);
   assert_int_equal(payment_check_start(p, KIND(CAPTURE), 1, &error), CCPAY_ERR_PAYMENT_IN_PROGRESS);
   c1->state = STATE(SUCCEEDED);
-  payment_finish(p, c1, a);
+  payment_finish(p, c1);
   assert_int_equal(p->captured->amount_minor, 6000);
   assert_int_equal(p->status, STATUS(CAPTURED));
 
