@@ -391,17 +391,55 @@ static ccpay_err submit_assess_fraud(store_txn *txn, payment_flow *f, const char
 /* Submitted only when every card was authorized and the fraud rules accept it (or hold
  * the order for review); a decline or a lost answer is told to the caller, and the order
  * stays OPEN (the decline recorded on its payment). */
+/* An order cancelled while its cards were being authorized: what they approved is
+ * released (voided, or refunded for a sale) as follow-up operations, since the
+ * cancellation could not void an authorization that did not exist yet. */
+static ccpay_err submit_release_cancelled(store_txn *txn, payment_flow *f, bool *cancelled,
+                                          ccpay_error *error) {
+  const uint64_t *order_id = payment_flow_input(f);
+  arena *a = payment_flow_arena(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = orders_get(txn, *order_id, a, &o, error);
+  *cancelled = rc == CCPAY_OK && o->status == CCPAY__V1__ORDER_STATUS__ORDER_STATUS_CANCELLED;
+  for (size_t i = 0; *cancelled && rc == CCPAY_OK && i < payment_flow_step_count(f); i++) {
+    const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
+    bool approved = t->state == CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_SUCCEEDED &&
+                    (t->kind == KIND(AUTHORIZE) || t->kind == KIND(SALE));
+    Ccpay__V1__Payment *p = NULL;
+    if (approved) rc = payment_read(txn, t->payment_id, a, &p, error);
+    if (p == NULL || rc != CCPAY_OK || p->open_transaction_id[0] != '\0') continue;
+    if (payment_capturable(p) > 0) {
+      rc = payment_flow_add_operation(f, txn, p, KIND(VOID), 0, false, error);
+    } else if (payment_refundable(p) > 0) {
+      rc = payment_flow_add_operation(f, txn, p, KIND(REFUND), payment_refundable(p), false, error);
+    }
+  }
+  return rc;
+}
+
 static ccpay_err submit_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
                             ccpay_error *error) {
+  bool cancelled = false;
+  ccpay_err rc = submit_release_cancelled(txn, f, &cancelled, error);
+  if (rc != CCPAY_OK) return rc;
+  if (cancelled) {
+    const uint64_t *order_id = payment_flow_input(f);
+    char id[ID_TEXT_BYTES_MAX];
+    id_format(ID_ORDER, *order_id, id);
+    return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE,
+                           "order %s was cancelled while its cards were being authorized: what "
+                           "they approved is released",
+                           id);
+  }
   for (size_t i = 0; i < payment_flow_step_count(f); i++) {
     const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
     if (t->kind != KIND(AUTHORIZE) && t->kind != KIND(SALE)) continue; /* fraud follow-ups */
-    ccpay_err rc = payment_flow_step_error(f, i, error);
+    rc = payment_flow_step_error(f, i, error);
     if (rc != CCPAY_OK) return rc;
   }
   const char *hold = NULL;
   const Ccpay__V1__Payment *refused = NULL;
-  ccpay_err rc = submit_assess_fraud(txn, f, &hold, &refused, error);
+  rc = submit_assess_fraud(txn, f, &hold, &refused, error);
   if (rc != CCPAY_OK) return rc;
   if (refused != NULL) {
     return ccpay_error_set(error, CCPAY_ERR_PAYMENT_DECLINED,

@@ -672,6 +672,39 @@ static void fraud_rules_apply(void **state) {
   f->passed = true;
 }
 
+/* --- Cancelled while authorizing ----------------------------------------------------------- */
+
+/* The order is cancelled while its card waits on the processor: the authorization that
+ * then arrives is voided, and SubmitOrder says why. */
+static void cancel_during_authorization(void **state) {
+  payments_fixture *f = *state;
+  test_client *c = f->client;
+  order_ids ids;
+  test_reply r;
+  make_order(c, &ids);
+  add_card(c, &stripe, false, 5000, &ids);
+  assert_true(procsim_inject(&f->control, "stripe", "/v1/payment_intents", "slow", 1));
+  rid submit = next_rid("submit");
+  submit_thread t = {.client = c, .order_id = ids.order, .request_id = submit.text};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, submit_in_thread, &t), 0);
+  sleep_ms(300);
+  rid cancel = next_rid("cancel");
+  call_cancel_order(c, cancel.text, ids.order, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  test_reply_clear(&r);
+  pthread_join(thread, NULL);
+  assert_reply(&t.reply, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "was cancelled");
+  test_reply_clear(&t.reply);
+  Ccpay__V1__Payment *pay = get_payment(c, ids.payment, &r);
+  assert_int_equal(pay->status, STATUS(VOIDED));
+  assert_int_equal(pay->released->amount_minor, 5000);
+  test_reply_clear(&r);
+  assert_procsim_matches(f, ids.payment);
+  verify_offline(f);
+  f->passed = true;
+}
+
 /* --- An adapter that is down ------------------------------------------------------------ */
 
 static int broken_adapter_setup(void **state) {
@@ -725,6 +758,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(adapter_down_fails_fast, broken_adapter_setup,
                                       payments_fixture_teardown),
       cmocka_unit_test_setup_teardown(fraud_rules_apply, fraud_setup, payments_fixture_teardown),
+      cmocka_unit_test_setup_teardown(cancel_during_authorization, payments_fixture_setup,
+                                      payments_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
