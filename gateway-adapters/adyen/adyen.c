@@ -17,7 +17,8 @@
  *     same key; a Lookup resends the original request with the same key, and Adyen
  *     answers with the first outcome (or acts, if the first never arrived).
  *   - After a partial capture Adyen cancels the rest unless multiple partial captures
- *     are enabled on the account (config multiple_captures).
+ *     are enabled on the account (config multiple_captures); then a final capture is
+ *     followed by a cancel of the rest.
  *   - Unlinked refunds use the classic Payment API v68 refundWithData, enabled per
  *     account only (config unlinked_refunds, pal_base_url).
  *   - An uncaptured card authorisation is kept 28 days by default
@@ -36,6 +37,7 @@
 
 #include "adyen_wire.h"
 #include "base/check.h"
+#include "base/log.h"
 
 enum {
   ADYEN_VALIDITY_DAYS_DEFAULT = 28,
@@ -180,6 +182,32 @@ static ccpay_err adyen_authorize(adapter_op *op, const gateway_authorize_request
   return err;
 }
 
+/* With multiple partial captures enabled Adyen keeps the rest of an authorisation after
+ * a capture; a final capture must release it. The cancel goes under its own key derived
+ * from the capture's (a Lookup that resends the capture resends the same cancel, which
+ * Adyen then answers from its record). The capture's outcome stands either way: a cancel
+ * that fails only leaves the rest to lapse, and is logged. */
+static void release_rest(adapter_op *op, const adyen_state *s,
+                         const gateway_capture_request *capture) {
+  gateway_void_request cancel = CCPAY__GATEWAY__V1__VOID_REQUEST__INIT;
+  cancel.idempotency_key = arena_printf(op->arena, "%s-rest", capture->idempotency_key);
+  cancel.payment_reference = capture->payment_reference;
+  cancel.order_reference = capture->order_reference;
+  const char *url = arena_printf(op->arena, "%s/payments/%s/cancels", adapter_base_url(op->adapter),
+                                 capture->payment_reference);
+  gateway_result *outcome = arena_alloc(op->arena, sizeof *outcome);
+  if (cancel.idempotency_key == NULL || url == NULL || outcome == NULL) return;
+  ccpay__gateway__v1__operation_result__init(outcome);
+  ccpay_error error;
+  ccpay_err err = adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
+                                 adyen_wire_cancel_body(op->arena, &s->wire, &cancel),
+                                 cancel.idempotency_key, NULL, outcome, &error);
+  if (err != CCPAY_OK || outcome->outcome != CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED) {
+    log_warn("event=release_rest_failed key=%s outcome=%s", capture->idempotency_key,
+             err != CCPAY_OK ? error.message : adapter_outcome_name(outcome->outcome));
+  }
+}
+
 static ccpay_err adyen_capture(adapter_op *op, const gateway_capture_request *request,
                                gateway_result *result, ccpay_error *error) {
   const adyen_state *s = adapter_state(op->adapter);
@@ -189,9 +217,14 @@ static ccpay_err adyen_capture(adapter_op *op, const gateway_capture_request *re
   if (err != CCPAY_OK) return err;
   const char *url = arena_printf(op->arena, "%s/payments/%s/captures",
                                  adapter_base_url(op->adapter), request->payment_reference);
-  return adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
-                        adyen_wire_capture_body(op->arena, &s->wire, request),
-                        request->idempotency_key, request->amount, result, error);
+  err = adyen_exchange(op, ADYEN_WIRE_MODIFICATION, url,
+                       adyen_wire_capture_body(op->arena, &s->wire, request),
+                       request->idempotency_key, request->amount, result, error);
+  if (err == CCPAY_OK && request->final_capture && s->multiple_captures &&
+      result->outcome == CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED) {
+    release_rest(op, s, request);
+  }
+  return err;
 }
 
 static ccpay_err adyen_void(adapter_op *op, const gateway_void_request *request,

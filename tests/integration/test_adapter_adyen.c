@@ -178,6 +178,40 @@ static void authorize_two_captures_refund(void **state) {
   assert_int_equal(p.refunded, 2500);
 }
 
+/* With multiple partial captures on, a final capture releases the rest of the
+ * authorisation: nothing more can be captured after it. */
+static void final_capture_releases_the_rest(void **state) {
+  (void)state;
+  char key[40], psp[64];
+  new_key(key, sizeof key);
+  authorize(key, 10000, false, "Jane Doe", CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED, psp,
+            sizeof psp);
+  Ccpay__V1__Money m = money("EUR", 4000);
+  Ccpay__Gateway__V1__CaptureRequest r = CCPAY__GATEWAY__V1__CAPTURE_REQUEST__INIT;
+  char capture_key[40];
+  new_key(capture_key, sizeof capture_key);
+  r.idempotency_key = capture_key;
+  r.payment_reference = psp;
+  r.amount = &m;
+  r.final_capture = true;
+  test_reply reply;
+  result_t *res = call("Capture", &r.base, &reply);
+  assert_int_equal(res->outcome, CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_SUCCEEDED);
+  test_reply_clear(&reply);
+
+  char more_key[40];
+  new_key(more_key, sizeof more_key);
+  Ccpay__V1__Money rest = money("EUR", 1000);
+  r.idempotency_key = more_key;
+  r.amount = &rest;
+  r.final_capture = false;
+  res = call("Capture", &r.base, &reply);
+  assert_int_equal(res->outcome, CCPAY__GATEWAY__V1__OUTCOME__OUTCOME_FAILED);
+  test_reply_clear(&reply);
+  procsim_payment p = ledger_payment(psp);
+  assert_int_equal(p.captured, 4000);
+}
+
 static void sale_is_captured(void **state) {
   (void)state;
   char key[40], psp[64];
@@ -280,6 +314,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(capabilities),
       cmocka_unit_test(authorize_two_captures_refund),
+      cmocka_unit_test(final_capture_releases_the_rest),
       cmocka_unit_test(sale_is_captured),
       cmocka_unit_test(void_releases),
       cmocka_unit_test(decline),
