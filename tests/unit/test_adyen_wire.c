@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+
 #include <jansson.h>
+#include "test_records.h"
 
 #include "adyen_wire.h"
 
@@ -16,16 +18,6 @@ typedef Ccpay__Gateway__V1__OperationResult result_t;
 static const adyen_wire_options options = {.merchant_account = "CcpayProcsim",
                                            .shopper_interaction = "ContAuth",
                                            .recurring_processing_model = "CardOnFile"};
-
-static int setup(void **state) {
-  *state = arena_create(1 << 20);
-  return *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state) {
-  arena_destroy(*state);
-  return 0;
-}
 
 /* The requests of the tests, built on the stack. */
 typedef struct fixture {
@@ -274,15 +266,24 @@ static void errors_by_status(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(payment_body_authorize_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(payment_body_sale_and_defaults, setup, teardown),
-      cmocka_unit_test_setup_teardown(modification_bodies, setup, teardown),
-      cmocka_unit_test_setup_teardown(psp_reference_check, setup, teardown),
-      cmocka_unit_test_setup_teardown(authorised_succeeds, setup, teardown),
-      cmocka_unit_test_setup_teardown(refused_is_declined, setup, teardown),
-      cmocka_unit_test_setup_teardown(other_result_codes, setup, teardown),
-      cmocka_unit_test_setup_teardown(modification_received_succeeds, setup, teardown),
-      cmocka_unit_test_setup_teardown(errors_by_status, setup, teardown),
+      cmocka_unit_test_setup_teardown(payment_body_authorize_only, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(payment_body_sale_and_defaults, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(modification_bodies, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(psp_reference_check, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(authorised_succeeds, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(refused_is_declined, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(other_result_codes, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(modification_received_succeeds, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(errors_by_status, test_records_arena_setup,
+                                      test_records_arena_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

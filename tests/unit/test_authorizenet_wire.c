@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "test_records.h"
+
 #include "authorizenet_wire.h"
 
 typedef Ccpay__Gateway__V1__OperationResult result_t;
@@ -20,16 +22,6 @@ typedef Ccpay__Gateway__V1__OperationResult result_t;
 
 static const authorizenet_wire_credentials credentials = {.api_login_id = "procsim_login",
                                                           .transaction_key = "tk"};
-
-static int setup(void **state) {
-  *state = arena_create(1 << 20);
-  return *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state) {
-  arena_destroy(*state);
-  return 0;
-}
 
 typedef struct fixture {
   Ccpay__V1__Money money;
@@ -430,18 +422,27 @@ static void details_lookups(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(authorize_document_in_schema_order, setup, teardown),
-      cmocka_unit_test_setup_teardown(capture_void_refund_documents, setup, teardown),
-      cmocka_unit_test_setup_teardown(query_documents, setup, teardown),
-      cmocka_unit_test_setup_teardown(fields_authorize_net_cannot_take, setup, teardown),
-      cmocka_unit_test_setup_teardown(long_names_cut_on_character_boundaries, setup, teardown),
+      cmocka_unit_test_setup_teardown(authorize_document_in_schema_order, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(capture_void_refund_documents, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(query_documents, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(fields_authorize_net_cannot_take, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(long_names_cut_on_character_boundaries,
+                                      test_records_arena_setup, test_records_arena_teardown),
       cmocka_unit_test(amounts_are_exact),
       cmocka_unit_test(byte_order_mark_is_skipped),
-      cmocka_unit_test_setup_teardown(transaction_answers, setup, teardown),
-      cmocka_unit_test_setup_teardown(answers_without_a_transaction, setup, teardown),
-      cmocka_unit_test_setup_teardown(list_lookups, setup, teardown),
+      cmocka_unit_test_setup_teardown(transaction_answers, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(answers_without_a_transaction, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(list_lookups, test_records_arena_setup,
+                                      test_records_arena_teardown),
       cmocka_unit_test(status_outcomes),
-      cmocka_unit_test_setup_teardown(details_lookups, setup, teardown),
+      cmocka_unit_test_setup_teardown(details_lookups, test_records_arena_setup,
+                                      test_records_arena_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,20 +8,12 @@
 
 #include <cmocka.h>
 
+#include "test_records.h"
+
 #include "base/arena.h"
 #include "stripe_wire.h"
 
 typedef Ccpay__Gateway__V1__OperationResult result_t;
-
-static int setup(void **state) {
-  *state = arena_create(1 << 20);
-  return *state != NULL ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  arena_destroy(*state);
-  return 0;
-}
 
 static result_t map(arena *a, stripe_wire_call call, long status, const char *body,
                     const Ccpay__V1__Money *requested) {
@@ -282,17 +274,27 @@ static void refunds(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(authorize_body, setup, teardown),
-      cmocka_unit_test_setup_teardown(capture_cancel_refund_bodies, setup, teardown),
+      cmocka_unit_test_setup_teardown(authorize_body, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(capture_cancel_refund_bodies, test_records_arena_setup,
+                                      test_records_arena_teardown),
       cmocka_unit_test(ids),
-      cmocka_unit_test_setup_teardown(authorization_succeeds, setup, teardown),
-      cmocka_unit_test_setup_teardown(capture_before_sets_the_expiry, setup, teardown),
-      cmocka_unit_test_setup_teardown(sale_reports_the_amount_received, setup, teardown),
-      cmocka_unit_test_setup_teardown(decline_maps_decline_code_else_code, setup, teardown),
-      cmocka_unit_test_setup_teardown(invalid_request_fails, setup, teardown),
-      cmocka_unit_test_setup_teardown(unknown_when_stripe_may_have_acted, setup, teardown),
-      cmocka_unit_test_setup_teardown(capture_and_cancel, setup, teardown),
-      cmocka_unit_test_setup_teardown(refunds, setup, teardown),
+      cmocka_unit_test_setup_teardown(authorization_succeeds, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(capture_before_sets_the_expiry, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(sale_reports_the_amount_received, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(decline_maps_decline_code_else_code, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(invalid_request_fails, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(unknown_when_stripe_may_have_acted, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(capture_and_cancel, test_records_arena_setup,
+                                      test_records_arena_teardown),
+      cmocka_unit_test_setup_teardown(refunds, test_records_arena_setup,
+                                      test_records_arena_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
