@@ -69,6 +69,18 @@ static ccpay_err validate_token(const char *token, ccpay_error *error) {
   return CCPAY_OK;
 }
 
+/* The UTC calendar year and month (1..12) of ms since the epoch (days-from-civil,
+ * inverted; proleptic Gregorian). */
+static void civil_year_month(int64_t ms, int64_t *year, int64_t *month) {
+  int64_t days = ms / (24LL * 3600 * 1000);
+  int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = yoe + era * 400 + (*month <= 2);
+}
+
 static ccpay_err validate_card(const Ccpay__V1__CardDetails *c, int64_t now_ms,
                                ccpay_error *error) {
   if (c == NULL) {
@@ -100,16 +112,8 @@ static ccpay_err validate_card(const Ccpay__V1__CardDetails *c, int64_t now_ms,
                            "payment.card.exp_year: a four-digit year");
   }
   /* A card is good through the last day of its expiry month. */
-  int64_t days = now_ms / (24LL * 3600 * 1000);
-  int64_t year = 1970, month = 1; /* civil date of now, from days since the epoch */
-  {
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    month = mp < 10 ? mp + 3 : mp - 9;
-    year = yoe + era * 400 + (month <= 2);
-  }
+  int64_t year = 0, month = 0;
+  civil_year_month(now_ms, &year, &month);
   if ((int64_t)c->exp_year * 12 + c->exp_month < year * 12 + month) {
     return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "payment.card: expired %02d/%d",
                            c->exp_month, c->exp_year);

@@ -122,8 +122,8 @@ static Ccpay__V1__Transaction *txn(arena *a, const char *id, Ccpay__V1__Transact
 }
 
 /* Starts and finishes an operation with the given final state. */
-static void run(Ccpay__V1__Payment *p, Ccpay__V1__Transaction *t, Ccpay__V1__TransactionState state,
-                arena *a) {
+static void run(Ccpay__V1__Payment *p, Ccpay__V1__Transaction *t,
+                Ccpay__V1__TransactionState state) {
   ccpay_error error;
   assert_int_equal(payment_check_start(p, t->kind, t->amount->amount_minor, &error), CCPAY_OK);
   payment_start(p, t);
@@ -139,7 +139,7 @@ static void captures_refunds_and_releases_add_up(void **state) {
   p->open_transaction_id = "";
   assert_int_equal(p->status, STATUS(NEW));
 
-  run(p, txn(a, "txn_a", KIND(AUTHORIZE), 10000), STATE(SUCCEEDED), a);
+  run(p, txn(a, "txn_a", KIND(AUTHORIZE), 10000), STATE(SUCCEEDED));
   assert_int_equal(p->status, STATUS(AUTHORIZED));
   assert_int_equal(payment_capturable(p), 10000);
 
@@ -160,17 +160,17 @@ static void captures_refunds_and_releases_add_up(void **state) {
   /* A final capture releases the rest of the authorization. */
   Ccpay__V1__Transaction *c2 = txn(a, "txn_c2", KIND(CAPTURE), 1500);
   c2->final_capture = true;
-  run(p, c2, STATE(SUCCEEDED), a);
+  run(p, c2, STATE(SUCCEEDED));
   assert_int_equal(p->captured->amount_minor, 7500);
   assert_int_equal(p->released->amount_minor, 2500);
   assert_int_equal(payment_capturable(p), 0);
 
   /* Refunds up to what was captured; a declined refund gives the amount back. */
-  run(p, txn(a, "txn_r1", KIND(REFUND), 5000), STATE(DECLINED), a);
+  run(p, txn(a, "txn_r1", KIND(REFUND), 5000), STATE(DECLINED));
   assert_int_equal(payment_refundable(p), 7500);
-  run(p, txn(a, "txn_r2", KIND(REFUND), 5000), STATE(SUCCEEDED), a);
+  run(p, txn(a, "txn_r2", KIND(REFUND), 5000), STATE(SUCCEEDED));
   assert_int_equal(payment_check_start(p, KIND(REFUND), 2501, &error), CCPAY_ERR_AMOUNT_EXCEEDED);
-  run(p, txn(a, "txn_r3", KIND(REFUND), 2500), STATE(SUCCEEDED), a);
+  run(p, txn(a, "txn_r3", KIND(REFUND), 2500), STATE(SUCCEEDED));
   assert_int_equal(p->status, STATUS(REFUNDED));
   assert_int_equal(payment_check_start(p, KIND(REFUND), 1, &error), CCPAY_ERR_AMOUNT_EXCEEDED);
 }
@@ -185,13 +185,13 @@ static void declines_and_unsent_authorizations(void **state) {
   /* The adapter was down: nothing happened, the card may be tried again. */
   Ccpay__V1__Transaction *unsent = txn(a, "txn_u", KIND(AUTHORIZE), 2500);
   unsent->not_sent = true;
-  run(p, unsent, STATE(FAILED), a);
+  run(p, unsent, STATE(FAILED));
   assert_int_equal(p->status, STATUS(NEW));
 
   Ccpay__V1__Transaction *declined = txn(a, "txn_d", KIND(AUTHORIZE), 2500);
   declined->decline_code = "insufficient_funds";
   declined->message = "Your card has insufficient funds.";
-  run(p, declined, STATE(DECLINED), a);
+  run(p, declined, STATE(DECLINED));
   assert_int_equal(p->status, STATUS(DECLINED));
   assert_string_equal(p->decline_code, "insufficient_funds");
   assert_int_equal(payment_check_start(p, KIND(AUTHORIZE), 2500, &error), CCPAY_ERR_INVALID_STATE);
@@ -204,8 +204,8 @@ static void voids_and_sales(void **state) {
   Ccpay__V1__Payment *p = card_payment(a, 4000);
   assert_true(payment_init_amounts(p, a));
   p->open_transaction_id = "";
-  run(p, txn(a, "txn_a", KIND(AUTHORIZE), 4000), STATE(SUCCEEDED), a);
-  run(p, txn(a, "txn_v", KIND(VOID), 4000), STATE(SUCCEEDED), a);
+  run(p, txn(a, "txn_a", KIND(AUTHORIZE), 4000), STATE(SUCCEEDED));
+  run(p, txn(a, "txn_v", KIND(VOID), 4000), STATE(SUCCEEDED));
   assert_int_equal(p->status, STATUS(VOIDED));
   assert_int_equal(p->released->amount_minor, 4000);
   assert_int_equal(payment_check_start(p, KIND(VOID), 0, &error), CCPAY_ERR_INVALID_STATE);
@@ -213,7 +213,7 @@ static void voids_and_sales(void **state) {
   Ccpay__V1__Payment *s = card_payment(a, 900);
   assert_true(payment_init_amounts(s, a));
   s->open_transaction_id = "";
-  run(s, txn(a, "txn_s", KIND(SALE), 900), STATE(SUCCEEDED), a);
+  run(s, txn(a, "txn_s", KIND(SALE), 900), STATE(SUCCEEDED));
   assert_int_equal(s->status, STATUS(CAPTURED));
   assert_int_equal(s->captured->amount_minor, 900);
   assert_int_equal(payment_refundable(s), 900);
