@@ -98,6 +98,16 @@ const char *rpc_call_method_name(const rpc_call *call);
 /* Recorded in the call's log line. The text is copied (truncated to 128 bytes). */
 void rpc_call_set_request_id(rpc_call *call, const char *request_id);
 
+/* Who is calling: the agent id of the caller's bearer token ("" when the server runs
+ * without authentication). Valid for the call's life. */
+const char *rpc_call_agent_id(const rpc_call *call);
+
+/* True when the caller's role grants permission (a name of the method table's kind,
+ * e.g. "payments.alternate_payment"). Handlers ask this for rights a method checks
+ * beyond the one it needs to be called at all. Without authentication no caller holds
+ * such a right. */
+bool rpc_call_has_permission(const rpc_call *call, const char *permission);
+
 /* True once the client cancelled or the deadline passed; a handler that has not yet
  * done its work may stop and rpc_call_fail with CCPAY_ERR_CANCELLED. */
 bool rpc_call_cancelled(rpc_call *call);

@@ -449,6 +449,19 @@ arena *rpc_call_arena(rpc_call *c) { return c->arena; }
 void *rpc_call_context(const rpc_call *c) { return c->method->context; }
 const char *rpc_call_method_name(const rpc_call *c) { return c->method_name; }
 
+/* Authentication does not exist yet: every caller is anonymous and holds no right
+ * beyond calling the method. */
+const char *rpc_call_agent_id(const rpc_call *c) {
+  (void)c;
+  return "";
+}
+
+bool rpc_call_has_permission(const rpc_call *c, const char *permission) {
+  (void)c;
+  (void)permission;
+  return false;
+}
+
 void rpc_call_set_request_id(rpc_call *c, const char *request_id) {
   size_t len = strnlen(request_id, REQUEST_ID_BYTES_MAX);
   memcpy(c->request_id, request_id, len);
