@@ -36,6 +36,12 @@ typedef enum ccpay_err {
   CCPAY_ERR_PAYMENT_IN_PROGRESS,    /* ABORTED: another operation on it is in flight */
   CCPAY_ERR_AMOUNT_EXCEEDED,        /* FAILED_PRECONDITION: over what is authorized, etc. */
   CCPAY_ERR_CAPABILITY_MISSING,     /* FAILED_PRECONDITION: the processor cannot do it */
+  CCPAY_ERR_UNLINKED_REFUND_NOT_ALLOWED, /* FAILED_PRECONDITION: no unlinked refunds there */
+  CCPAY_ERR_OVERRIDE_NOT_PERMITTED,    /* PERMISSION_DENIED: no alternate-payment right, no code */
+  CCPAY_ERR_OVERRIDE_CODE_INVALID,     /* PERMISSION_DENIED: the security override code is wrong */
+  CCPAY_ERR_OVERRIDE_LOCKED,           /* RESOURCE_EXHAUSTED: too many wrong override codes */
+  CCPAY_ERR_REFUNDS_ALREADY_COMPUTED,  /* FAILED_PRECONDITION: apply credit after CompleteReturn */
+  CCPAY_ERR_EXCESS_FUNDS_NOT_REFUNDED, /* FAILED_PRECONDITION: refund-excess-funds is NONE */
   CCPAY_ERR_COUNT
 } ccpay_err;
 

@@ -46,6 +46,21 @@ enum {
   PAYMENT_CHECK_NUMBER_BYTES_MAX = 32,
   PAYMENT_REFERENCE_BYTES_MAX = 64,
   PAYMENT_PROCESSOR_BYTES_MAX = 32,
+  /* Returns: lines of one return; refund lines of a return or of an order's excess
+   * funds (one per original payment, plus a credit to the customer's account). */
+  RETURN_LINES_MAX = ORDER_LINES_MAX,
+  RETURN_REASON_CODE_BYTES_MAX = 32,
+  REFUND_LINES_MAX = 2 * PAYMENTS_PER_ORDER_MAX + 2,
+  REFUND_REASON_BYTES_MAX = 200,
+  /* The security override code: its length, the cost of its salted hash
+   * (PBKDF2-HMAC-SHA256), and how many wrong codes one caller may give in a window
+   * before overrides by code are locked for it until the window passes. */
+  OVERRIDE_CODE_BYTES_MIN = 8,
+  OVERRIDE_CODE_BYTES_MAX = 64,
+  OVERRIDE_CODE_HASH_ITERATIONS = 100000,
+  OVERRIDE_CODE_FAILURES_MAX = 5,
+  OVERRIDE_CODE_WINDOW_MS = 5 * 60 * 1000,
+  OVERRIDE_CODE_CALLERS_MAX = 256,
   /* Internal gift card and loyalty card numbers. */
   STORED_VALUE_NUMBER_BYTES_MIN = 6,
   STORED_VALUE_NUMBER_BYTES_MAX = 32,

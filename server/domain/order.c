@@ -38,24 +38,6 @@ static ccpay_err check_tax_rate(int32_t rate_bp, const char *field, ccpay_error 
   return CCPAY_OK;
 }
 
-/* Upper-case letters, digits and underscores, 1..bytes_max: hold and charge codes. */
-static ccpay_err check_code(const char *code, size_t bytes_max, const char *field,
-                            ccpay_error *error) {
-  size_t len = strnlen(code, bytes_max + 1);
-  if (len == 0) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", field);
-  bool ok = len <= bytes_max;
-  for (size_t i = 0; ok && i < len; i++) {
-    char c = code[i];
-    ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-  if (!ok) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                           "%s: 1 to %zu upper-case letters, digits or underscores", field,
-                           bytes_max);
-  }
-  return CCPAY_OK;
-}
-
 static ccpay_err check_line(const Ccpay__V1__OrderLine *line, const char *currency_code,
                             const char *field, ccpay_error *error) {
   char name[96];
@@ -94,7 +76,7 @@ static ccpay_err check_charge(const Ccpay__V1__Charge *charge, const char *curre
                               const char *field, ccpay_error *error) {
   char name[96];
   snprintf(name, sizeof name, "%s.code", field);
-  ccpay_err rc = check_code(charge->code, ORDER_CHARGE_CODE_BYTES_MAX, name, error);
+  ccpay_err rc = validate_code(name, charge->code, ORDER_CHARGE_CODE_BYTES_MAX, error);
   snprintf(name, sizeof name, "%s.description", field);
   if (rc == CCPAY_OK)
     rc = validate_text(name, charge->description, ORDER_DESCRIPTION_BYTES_MAX, false, error);
@@ -216,6 +198,20 @@ static bool line_compute(const Ccpay__V1__OrderLine *line, line_amounts *out) {
   sum_add(&out->invoiced, inv_gross), sum_sub(&out->invoiced, inv_discount);
   sum_add(&out->invoiced, inv_tax);
   return !out->cancelled.overflow && !out->invoiced.overflow;
+}
+
+bool order_line_units_amounts(const Ccpay__V1__OrderLine *line, int64_t from, int64_t to,
+                              int64_t *net, int64_t *tax) {
+  CHECK(line != NULL && from >= 0 && from <= to && to <= line->quantity);
+  line_amounts la;
+  int64_t discount;
+  if (!line_compute(line, &la) ||
+      !order_line_share(la.discount, line->quantity, from, to, &discount) ||
+      !order_line_share(la.tax, line->quantity, from, to, tax)) {
+    return false;
+  }
+  *net = line->unit_price->amount_minor * (to - from) - discount; /* <= gross: no overflow */
+  return true;
 }
 
 typedef struct order_sums {
@@ -391,7 +387,7 @@ Ccpay__V1__Order *order_build(const Ccpay__V1__Order *input, arena *a, ccpay_err
 }
 
 ccpay_err order_check_hold_code(const char *field, const char *code, ccpay_error *error) {
-  return check_code(code, ORDER_HOLD_CODE_BYTES_MAX, field, error);
+  return validate_code(field, code, ORDER_HOLD_CODE_BYTES_MAX, error);
 }
 
 /* --- Status machine ------------------------------------------------------------------- */

@@ -80,6 +80,12 @@ ccpay_err order_cancel_lines(Ccpay__V1__Order *order, const int32_t *line_number
 /* Cancels a whole order that has not been invoiced: every line and charge. */
 ccpay_err order_cancel(Ccpay__V1__Order *order, arena *a, ccpay_error *error);
 
+/* What units [from, to) of a line carry: their net (gross less their share of the
+ * discount) and their share of the line's tax, as invoicing counts them. False on
+ * overflow. */
+bool order_line_units_amounts(const Ccpay__V1__OrderLine *line, int64_t from, int64_t to,
+                              int64_t *net, int64_t *tax);
+
 /* The part of amount carried by units [from, to) of a line of quantity units. */
 bool order_line_share(int64_t amount, int64_t quantity, int64_t from, int64_t to, int64_t *out);
 

@@ -207,13 +207,22 @@ static void payment_check_invariants(const payment *p) {
   CHECK(authorized >= 0 && captured >= 0 && amount_of(p->released) >= 0);
   CHECK(amount_of(p->pending_capture) >= 0 && amount_of(p->pending_refund) >= 0);
   CHECK(captured + amount_of(p->released) + amount_of(p->pending_capture) <= authorized);
-  CHECK(amount_of(p->refunded) + amount_of(p->pending_refund) <= captured);
+  CHECK(amount_of(p->refunded_elsewhere) >= 0);
+  if (p->refund_only) {
+    CHECK(authorized == 0 && captured == 0 && amount_of(p->refunded_elsewhere) == 0);
+    CHECK(amount_of(p->refunded) + amount_of(p->pending_refund) <= amount_of(p->amount));
+  } else {
+    CHECK(amount_of(p->refunded) + amount_of(p->pending_refund) +
+              amount_of(p->refunded_elsewhere) <=
+          captured);
+  }
 }
 
 bool payment_init_amounts(payment *p, arena *a) {
   const char *cur = p->amount->currency_code;
-  Ccpay__V1__Money **fields[] = {&p->authorized, &p->captured,        &p->refunded,
-                                 &p->released,   &p->pending_capture, &p->pending_refund};
+  Ccpay__V1__Money **fields[] = {&p->authorized,        &p->captured,        &p->refunded,
+                                 &p->released,          &p->pending_capture, &p->pending_refund,
+                                 &p->refunded_elsewhere};
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
     *fields[i] = money_message(a, cur, 0);
     if (*fields[i] == NULL) return false;
@@ -228,7 +237,17 @@ int64_t payment_capturable(const payment *p) {
 }
 
 int64_t payment_refundable(const payment *p) {
-  return amount_of(p->captured) - amount_of(p->refunded) - amount_of(p->pending_refund);
+  int64_t limit = p->refund_only ? amount_of(p->amount) : amount_of(p->captured);
+  return limit - amount_of(p->refunded) - amount_of(p->pending_refund) -
+         amount_of(p->refunded_elsewhere);
+}
+
+void payment_refund_elsewhere(payment *p, int64_t amount) {
+  CHECK(!p->refund_only);
+  CHECK(amount <= payment_refundable(p));
+  CHECK(amount_of(p->refunded_elsewhere) + amount >= 0);
+  add_to(p->refunded_elsewhere, amount);
+  payment_check_invariants(p);
 }
 
 ccpay_err payment_check_start(const payment *p, Ccpay__V1__TransactionKind kind, int64_t amount,
@@ -248,6 +267,10 @@ ccpay_err payment_check_start(const payment *p, Ccpay__V1__TransactionKind kind,
                            p->id, TRANSACTIONS_PER_PAYMENT_MAX);
   }
   const char *status = payment_status_name(p->status);
+  if (p->refund_only && kind != KIND(REFUND)) {
+    return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE,
+                           "payment %s only receives a refund: it was never charged", p->id);
+  }
   switch (kind) {
     case KIND(AUTHORIZE):
     case KIND(SALE):
@@ -324,7 +347,9 @@ static void finish_success(payment *p, const transaction *t) {
       break;
     case KIND(REFUND):
       add_to(p->refunded, amount);
-      if (amount_of(p->refunded) == amount_of(p->captured) && payment_capturable(p) == 0) {
+      if (p->refund_only
+              ? payment_refundable(p) == 0
+              : amount_of(p->refunded) == amount_of(p->captured) && payment_capturable(p) == 0) {
         p->status = STATUS(REFUNDED);
       }
       break;

@@ -3,7 +3,9 @@
  *
  * Invariants every function here keeps (and asserts), per payment, in minor units:
  *   captured + released + pending_capture <= authorized
- *   refunded + pending_refund <= captured
+ *   refunded + pending_refund + refunded_elsewhere <= captured
+ * and for a refund-only card (an unlinked refund): nothing authorized or captured,
+ *   refunded + pending_refund <= amount
  * "pending" amounts are reserved by operations whose outcome is not known yet, so two
  * operations in flight can never together exceed what is there. */
 #ifndef CCPAY_DOMAIN_PAYMENT_H
@@ -42,8 +44,14 @@ bool payment_init_amounts(Ccpay__V1__Payment *p, arena *a);
 
 /* What can still be captured: authorized - captured - released - pending_capture. */
 int64_t payment_capturable(const Ccpay__V1__Payment *p);
-/* What can still be refunded: captured - refunded - pending_refund. */
+/* What can still be given back: captured - refunded - pending_refund -
+ * refunded_elsewhere (for a refund-only card: amount - refunded - pending_refund). */
 int64_t payment_refundable(const Ccpay__V1__Payment *p);
+
+/* Records amount (> 0 to give back, < 0 to undo a refund that failed) of p's money as
+ * refunded by another means than p's own processor (a refund check, a gift card, the
+ * customer's account, another card); at most payment_refundable(p). */
+void payment_refund_elsewhere(Ccpay__V1__Payment *p, int64_t amount);
 
 /* Checks that an operation of kind for amount may start now (the payment's status and
  * amounts, counting what is in flight) and names the rule when not:

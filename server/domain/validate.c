@@ -126,3 +126,19 @@ ccpay_err validate_text(const char *field, const char *text, size_t bytes_max, b
   }
   return CCPAY_OK;
 }
+
+ccpay_err validate_code(const char *field, const char *code, size_t bytes_max, ccpay_error *error) {
+  size_t len = strnlen(code, bytes_max + 1);
+  if (len == 0) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "%s: required", field);
+  bool ok = len <= bytes_max;
+  for (size_t i = 0; ok && i < len; i++) {
+    char c = code[i];
+    ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
+  if (!ok) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "%s: 1 to %zu upper-case letters, digits or underscores", field,
+                           bytes_max);
+  }
+  return CCPAY_OK;
+}

@@ -17,6 +17,10 @@ ccpay_err validate_request_id(const char *request_id, ccpay_error *error);
 ccpay_err validate_text(const char *field, const char *text, size_t bytes_max, bool required,
                         ccpay_error *error);
 
+/* A code (hold code, charge code, reason code): 1..bytes_max upper-case letters, digits
+ * or underscores. */
+ccpay_err validate_code(const char *field, const char *code, size_t bytes_max, ccpay_error *error);
+
 /* True when text holds a run of 13 to 19 digits (spaces and dashes between digits
  * allowed) that passes the Luhn check: a primary account number typed into a field
  * where it must never be stored. */
