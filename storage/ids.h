@@ -14,13 +14,13 @@
 #include "store.h"
 
 typedef enum id_kind {
-  ID_CUSTOMER, /* cus_ */
-  ID_ORDER,    /* ord_ */
-  ID_PAYMENT,  /* pay_ */
-  ID_TXN,      /* txn_ */
-  ID_RETURN,   /* rma_ */
-  ID_INVOICE,  /* inv_ */
-  ID_ENTRY,    /* je_  */
+  ID_CUSTOMER,     /* cus_ */
+  ID_ORDER,        /* ord_ */
+  ID_PAYMENT,      /* pay_ */
+  ID_TXN,          /* txn_ */
+  ID_RETURN,       /* rma_ */
+  ID_INVOICE,      /* inv_ */
+  ID_ENTRY,        /* je_  */
   ID_REFUND_CHECK, /* rck_ */
   ID_KIND_COUNT
 } id_kind;

@@ -25,7 +25,8 @@ ccpay_err payments_put(store_txn *txn, const Ccpay__V1__Payment *p, bool is_new,
                        ccpay_error *error) {
   CHECK(txn != NULL && p != NULL);
   uint64_t id = parse_id_or_die(ID_PAYMENT, p->id);
-  (void)parse_id_or_die(ID_ORDER, p->order_id);
+  /* A refund-only card (an unlinked refund) belongs to its return. */
+  (void)parse_id_or_die(p->refund_only ? ID_RETURN : ID_ORDER, p->order_id);
   for (size_t i = 0; i < p->n_transaction_ids; i++) {
     (void)parse_id_or_die(ID_TXN, p->transaction_ids[i]);
   }

@@ -51,6 +51,12 @@ static const char *const store_db_names[STORE_DB_COUNT] = {
     [STORE_DB_PAYMENTS] = "payments",
     [STORE_DB_TRANSACTIONS] = "transactions",
     [STORE_DB_TRANSACTIONS_OPEN] = "transactions_open",
+    [STORE_DB_RETURNS] = "returns",
+    [STORE_DB_RETURNS_BY_CUSTOMER] = "returns_by_customer",
+    [STORE_DB_RETURNS_BY_ORDER] = "returns_by_order",
+    [STORE_DB_RETURNS_BY_STATUS] = "returns_by_status",
+    [STORE_DB_REFUND_CHECKS] = "refund_checks",
+    [STORE_DB_REFUND_CHECKS_BY_STATUS] = "refund_checks_by_status",
 };
 
 static const char store_schema_version_key[] = "schema_version";

@@ -28,24 +28,30 @@ typedef struct store_cursor store_cursor;
  * as the record they point at. Values are never renumbered (names are what LMDB keeps;
  * the table in store.c maps them). */
 typedef enum store_db {
-  STORE_DB_META,                /* small fixed keys: schema version, id high-water */
-  STORE_DB_IDEMPOTENCY,         /* request_id -> idempotency record */
-  STORE_DB_IDEMPOTENCY_BY_TIME, /* created_ms BE ++ request_id -> "" (for expiry) */
-  STORE_DB_CUSTOMERS,           /* id BE -> ccpay.v1.Customer */
-  STORE_DB_CUSTOMERS_BY_NAME,   /* lower(name) 0x00 ~id BE -> "" */
-  STORE_DB_CUSTOMERS_BY_EMAIL,  /* lower(email) 0x00 ~id BE -> "" */
-  STORE_DB_CUSTOMERS_BY_PHONE,  /* digits(phone) 0x00 ~id BE -> "" */
-  STORE_DB_ORDERS,              /* id BE -> ccpay.v1.Order */
-  STORE_DB_ORDERS_BY_STATUS,    /* status (1 byte) ++ ~id BE -> "" */
-  STORE_DB_ORDERS_BY_CUSTOMER,  /* customer id BE ++ ~order id BE -> "" */
-  STORE_DB_ORDERS_BY_HOLD,      /* hold code 0x00 ~id BE -> "" (held orders only) */
-  STORE_DB_INVOICES,            /* id BE -> ccpay.v1.Invoice */
-  STORE_DB_ENTRIES,             /* sequence BE -> ccpay.v1.JournalEntry */
-  STORE_DB_ACCOUNT_BALANCES,    /* account 0x00 currency -> int64 BE (debit positive) */
-  STORE_DB_ACCOUNT_POSTINGS,    /* account 0x00 currency 0x00 ~sequence BE -> int64 BE */
-  STORE_DB_PAYMENTS,            /* id BE -> ccpay.v1.Payment */
-  STORE_DB_TRANSACTIONS,        /* id BE -> ccpay.v1.Transaction */
-  STORE_DB_TRANSACTIONS_OPEN,   /* id BE -> "" while PENDING or UNKNOWN (recovery's list) */
+  STORE_DB_META,                    /* small fixed keys: schema version, id high-water */
+  STORE_DB_IDEMPOTENCY,             /* request_id -> idempotency record */
+  STORE_DB_IDEMPOTENCY_BY_TIME,     /* created_ms BE ++ request_id -> "" (for expiry) */
+  STORE_DB_CUSTOMERS,               /* id BE -> ccpay.v1.Customer */
+  STORE_DB_CUSTOMERS_BY_NAME,       /* lower(name) 0x00 ~id BE -> "" */
+  STORE_DB_CUSTOMERS_BY_EMAIL,      /* lower(email) 0x00 ~id BE -> "" */
+  STORE_DB_CUSTOMERS_BY_PHONE,      /* digits(phone) 0x00 ~id BE -> "" */
+  STORE_DB_ORDERS,                  /* id BE -> ccpay.v1.Order */
+  STORE_DB_ORDERS_BY_STATUS,        /* status (1 byte) ++ ~id BE -> "" */
+  STORE_DB_ORDERS_BY_CUSTOMER,      /* customer id BE ++ ~order id BE -> "" */
+  STORE_DB_ORDERS_BY_HOLD,          /* hold code 0x00 ~id BE -> "" (held orders only) */
+  STORE_DB_INVOICES,                /* id BE -> ccpay.v1.Invoice */
+  STORE_DB_ENTRIES,                 /* sequence BE -> ccpay.v1.JournalEntry */
+  STORE_DB_ACCOUNT_BALANCES,        /* account 0x00 currency -> int64 BE (debit positive) */
+  STORE_DB_ACCOUNT_POSTINGS,        /* account 0x00 currency 0x00 ~sequence BE -> int64 BE */
+  STORE_DB_PAYMENTS,                /* id BE -> ccpay.v1.Payment */
+  STORE_DB_TRANSACTIONS,            /* id BE -> ccpay.v1.Transaction */
+  STORE_DB_TRANSACTIONS_OPEN,       /* id BE -> "" while PENDING or UNKNOWN (recovery's list) */
+  STORE_DB_RETURNS,                 /* id BE -> ccpay.v1.ReturnOrder */
+  STORE_DB_RETURNS_BY_CUSTOMER,     /* customer id BE ++ ~id BE -> "" */
+  STORE_DB_RETURNS_BY_ORDER,        /* original order id BE ++ ~id BE -> "" */
+  STORE_DB_RETURNS_BY_STATUS,       /* status (1 byte) ++ ~id BE -> "" */
+  STORE_DB_REFUND_CHECKS,           /* id BE -> ccpay.v1.RefundCheck */
+  STORE_DB_REFUND_CHECKS_BY_STATUS, /* status (1 byte) ++ ~id BE -> "" */
   STORE_DB_COUNT
 } store_db;
 

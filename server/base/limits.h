@@ -52,6 +52,8 @@ enum {
   RETURN_REASON_CODE_BYTES_MAX = 32,
   REFUND_LINES_MAX = 2 * PAYMENTS_PER_ORDER_MAX + 2,
   REFUND_REASON_BYTES_MAX = 200,
+  /* Refund methods of cash and check orders: one per currency at most. */
+  REFUND_METHODS_MAX = 64,
   /* The security override code: its length, the cost of its salted hash
    * (PBKDF2-HMAC-SHA256), and how many wrong codes one caller may give in a window
    * before overrides by code are locked for it until the window passes. */

@@ -72,6 +72,35 @@ exhausted:
   return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "invoice entry: out of call memory");
 }
 
+ccpay_err accounts_return_entry(const Ccpay__V1__ReturnOrder *r, arena *a,
+                                Ccpay__V1__JournalEntry **out, ccpay_error *error) {
+  *out = NULL;
+  int64_t total = r->totals->total->amount_minor;
+  CHECK(total == r->totals->net_total->amount_minor + r->totals->tax_total->amount_minor);
+  if (total == 0) return CCPAY_OK;
+  Ccpay__V1__JournalEntry *e = arena_alloc(a, sizeof *e);
+  char *receivable = account_receivable(r->customer_id, a);
+  if (e == NULL || receivable == NULL) goto exhausted;
+  ccpay__v1__journal_entry__init(e);
+  e->postings = arena_alloc(a, INVOICE_POSTINGS_MAX * sizeof *e->postings);
+  if (e->postings == NULL) goto exhausted;
+  e->kind = ENTRY_KIND_RETURN_CREDITED;
+  e->customer_id = r->customer_id;
+  e->order_id = r->original_order_id;
+  e->return_id = r->id;
+  const char *cur = r->currency_code;
+  bool ok = add_posting(e, ACCOUNT_REVENUE, cur, r->totals->net_total->amount_minor, a) &&
+            add_posting(e, ACCOUNT_TAX_PAYABLE, cur, r->totals->tax_total->amount_minor, a) &&
+            add_posting(e, receivable, cur, -total, a);
+  if (!ok) goto exhausted;
+  CHECK(e->n_postings >= 2);
+  *out = e;
+  return CCPAY_OK;
+
+exhausted:
+  return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "return entry: out of call memory");
+}
+
 Ccpay__V1__JournalEntry *accounts_transfer_entry(const char *kind, const char *debit_account,
                                                  const char *credit_account, const char *currency,
                                                  int64_t amount, arena *a) {

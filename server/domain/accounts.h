@@ -20,6 +20,12 @@
  * | gift card or   | gift_card:<number> / | receivable:<cus_…>                         |
  * | loyalty spent  | loyalty:<number>     |                                            |
  * | card refunded  | receivable:<cus_…>   | card_clearing:<proc>                       |
+ * | return         | revenue, tax_payable | receivable:<cus_…>  (the credit memo)      |
+ * | credited       |                      |                                            |
+ * | refund check   | receivable:<cus_…>   | refund_checks_payable                      |
+ * | refund to gift | receivable:<cus_…>   | gift_card:<number> / loyalty:<number> /    |
+ * | card, loyalty, |                      | cash                                       |
+ * | or cash        |                      |                                            |
  * Authorizations and voids move no money and post nothing. Later events (write-offs,
  * refund checks, settlement) add rows as they arrive. */
 #ifndef CCPAY_DOMAIN_ACCOUNTS_H
@@ -31,6 +37,7 @@
 #include "base/error.h"
 #include "ccpay/v1/ledger.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
+#include "ccpay/v1/return.pb-c.h"
 
 #define ACCOUNT_RECEIVABLE_PREFIX "receivable:"
 #define ACCOUNT_REVENUE "revenue"
@@ -46,12 +53,16 @@
 #define ACCOUNT_GIFT_CARD_PREFIX "gift_card:"
 #define ACCOUNT_LOYALTY_PREFIX "loyalty:"
 #define ACCOUNT_LOYALTY_EXPENSE "loyalty_expense"
+#define ACCOUNT_REFUND_CHECKS_PAYABLE "refund_checks_payable"
 
 #define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
 #define ENTRY_KIND_PAYMENT_RECEIVED "PAYMENT_RECEIVED"
 #define ENTRY_KIND_PAYMENT_CAPTURED "PAYMENT_CAPTURED"
 #define ENTRY_KIND_REFUND_ISSUED "REFUND_ISSUED"
 #define ENTRY_KIND_STORED_VALUE_ISSUED "STORED_VALUE_ISSUED"
+#define ENTRY_KIND_RETURN_CREDITED "RETURN_CREDITED"
+#define ENTRY_KIND_REFUND_CHECK_ISSUED "REFUND_CHECK_ISSUED"
+#define ENTRY_KIND_REFUND_CREDITED "REFUND_CREDITED"
 
 /* "receivable:<customer_id>" in arena a; NULL when exhausted. */
 char *account_receivable(const char *customer_id, arena *a);
@@ -62,6 +73,12 @@ char *account_receivable(const char *customer_id, arena *a);
  * caller. */
 ccpay_err accounts_invoice_entry(const Ccpay__V1__Invoice *invoice, arena *a,
                                  Ccpay__V1__JournalEntry **out, ccpay_error *error);
+
+/* The credit memo of a return: revenue and tax payable debited with what its lines
+ * credit, the customer's receivable credited with the total. *out is NULL when the
+ * total is zero. */
+ccpay_err accounts_return_entry(const Ccpay__V1__ReturnOrder *r, arena *a,
+                                Ccpay__V1__JournalEntry **out, ccpay_error *error);
 
 /* "gift_card:<number>" or "loyalty:<number>" (loyalty true) in arena a; NULL when
  * exhausted. */

@@ -1,6 +1,7 @@
 /* ccpay.v1.OrderService: taking orders, holds, submission, invoicing (with its journal
  * entry, in the same transaction as the invoice) and cancellation. Rules live in
  * domain/order.c; this file reads, applies them and writes. */
+#include <stddef.h>
 #include <string.h>
 
 #include "base/check.h"
@@ -13,6 +14,7 @@
 #include "domain/order.h"
 #include "domain/payment.h"
 #include "domain/validate.h"
+#include "excess_funds.h"
 #include "mutation.h"
 #include "paging.h"
 #include "payment_flow.h"
@@ -106,6 +108,8 @@ struct order_change {
   Ccpay__V1__Invoice *invoice; /* InvoiceOrder's output */
   const char *fraud_hold;      /* SubmitOrder: why the fraud rules hold the order, or NULL */
 };
+/* excess_funds_end reads the order id as the first field of its flow's input. */
+_Static_assert(offsetof(order_change, order_id) == 0, "order_id first");
 
 /* Reads the order twice (the stored "before" keeps its index keys), applies the change
  * to the second copy, and writes it with a new version. */
@@ -624,16 +628,8 @@ static ccpay_err cancel_begin(store_txn *txn, payment_flow *f, ProtobufCMessage 
       rc = payment_flow_add_operation(f, txn, p, KIND(VOID), 0, false, error);
     }
   }
-  *reply = o != NULL ? &o->base : NULL;
-  return rc;
-}
-
-/* The voids' outcomes are on the payments; the reply is the cancelled order. */
-static ccpay_err cancel_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
-                            ccpay_error *error) {
-  const order_change *change = payment_flow_input(f);
-  Ccpay__V1__Order *o = NULL;
-  ccpay_err rc = orders_get(txn, change->order_id, payment_flow_arena(f), &o, error);
+  if (rc == CCPAY_OK) rc = excess_funds_refund_auto(txn, f, change->order_id, error);
+  if (rc == CCPAY_OK) rc = orders_get(txn, change->order_id, a, &o, error);
   *reply = o != NULL ? &o->base : NULL;
   return rc;
 }
@@ -646,7 +642,7 @@ static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
     return;
   }
   order_change_flow(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL, apply_cancel,
-                    cancel_begin, cancel_end);
+                    cancel_begin, excess_funds_end);
 }
 
 static ccpay_err apply_cancel_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,
@@ -657,6 +653,19 @@ static ccpay_err apply_cancel_lines(store_txn *txn, Ccpay__V1__Order *o, order_c
   return rc;
 }
 
+/* Cancelled lines of a paid order may leave excess funds: refunded at once when AUTO. */
+static ccpay_err cancel_lines_begin(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
+                                    ccpay_error *error) {
+  order_change *change = (order_change *)payment_flow_input(f);
+  arena *a = payment_flow_arena(f);
+  Ccpay__V1__Order *o = NULL;
+  ccpay_err rc = order_change_run(txn, change, a, &o, error);
+  if (rc == CCPAY_OK) rc = excess_funds_refund_auto(txn, f, change->order_id, error);
+  if (rc == CCPAY_OK) rc = orders_get(txn, change->order_id, a, &o, error);
+  *reply = o != NULL ? &o->base : NULL;
+  return rc;
+}
+
 static void cancel_lines(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__CancelLinesRequest *r = (const Ccpay__V1__CancelLinesRequest *)message;
   ccpay_error error;
@@ -664,8 +673,8 @@ static void cancel_lines(rpc_call *call, const ProtobufCMessage *message) {
     rpc_call_fail(call, &error);
     return;
   }
-  order_change_submit(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL_LINES,
-                      apply_cancel_lines, order_change_execute);
+  order_change_flow(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL_LINES,
+                    apply_cancel_lines, cancel_lines_begin, excess_funds_end);
 }
 
 /* --- Reads ---------------------------------------------------------------------------- */
@@ -680,7 +689,14 @@ static ccpay_err read_order(rpc_call *call, const char *field, const char *id_te
   if (rc == CCPAY_OK) rc = store_read_begin(env->store, &txn, error);
   if (rc != CCPAY_OK) return rc;
   rc = orders_get(txn, id, rpc_call_arena(call), out, error);
+  int64_t excess = 0;
+  if (rc == CCPAY_OK) rc = excess_funds_of(txn, *out, rpc_call_arena(call), &excess, error);
   store_read_end(txn);
+  if (rc == CCPAY_OK) {
+    (*out)->totals->total_excess_funds =
+        money_message(rpc_call_arena(call), (*out)->currency_code, excess);
+    if ((*out)->totals->total_excess_funds == NULL) rc = service_exhausted(error);
+  }
   return rc;
 }
 
@@ -808,6 +824,9 @@ size_t order_service_methods(service_env *env, rpc_method *out) {
                             ccpay__v1__cancel_lines_request, ccpay__v1__order, "orders.cancel");
   out[n++] = SERVICE_METHOD("OrderService", "AddPayment", RPC_UNARY, payment_add_to_order,
                             ccpay__v1__add_payment_request, ccpay__v1__payment, "payments.write");
+  out[n++] =
+      SERVICE_METHOD("OrderService", "RefundExcessFunds", RPC_UNARY, excess_funds_refund_now,
+                     ccpay__v1__refund_excess_funds_request, ccpay__v1__order, "payments.refund");
   CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
   return n;
 }

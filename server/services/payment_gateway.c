@@ -45,8 +45,18 @@ bool payment_gateway_known(service_env *env, const char *processor) {
   return find(env, processor) != NULL;
 }
 
-bool payment_gateway_multiple_captures(service_env *env, const char *processor) {
+/* The capabilities of processor's adapter; false when it has not come up yet. */
+static bool capabilities(service_env *env, const char *processor, gateway_caps *caps) {
   gateway_adapter *adapter = find(env, processor);
+  return adapter != NULL && gateway_capabilities(adapter, caps);
+}
+
+bool payment_gateway_multiple_captures(service_env *env, const char *processor) {
   gateway_caps caps;
-  return adapter != NULL && gateway_capabilities(adapter, &caps) && caps.multiple_captures;
+  return capabilities(env, processor, &caps) && caps.multiple_captures;
+}
+
+bool payment_gateway_unlinked_refunds(service_env *env, const char *processor) {
+  gateway_caps caps;
+  return capabilities(env, processor, &caps) && caps.unlinked_refunds;
 }

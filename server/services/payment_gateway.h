@@ -42,5 +42,6 @@ bool payment_gateway_known(service_env *env, const char *processor);
 /* The capabilities the adapter reported at its last start; false when it has not come
  * up yet (the caller assumes the cautious answer). */
 bool payment_gateway_multiple_captures(service_env *env, const char *processor);
+bool payment_gateway_unlinked_refunds(service_env *env, const char *processor);
 
 #endif

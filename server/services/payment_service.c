@@ -133,12 +133,26 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "order %s: at most %d payments",
                            order->id, PAYMENTS_PER_ORDER_MAX);
   }
-  int64_t now_ms = store_txn_time_ms(txn);
   Ccpay__V1__Payment *p = in->request->payment;
-  rc = payment_validate_new(p, order->currency_code, now_ms, error);
+  rc = payment_validate_new(p, order->currency_code, store_txn_time_ms(txn), error);
+  if (rc == CCPAY_OK) rc = payment_attach(txn, order, p, a, error);
   if (rc != CCPAY_OK) return rc;
+  order->version = before->version + 1;
+  order->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
+  if (order->audit == NULL) return service_exhausted(error);
+  rc = orders_put(txn, before, order, error);
+  Ccpay__V1__Payment *shown = payment_redact(p, a);
+  if (shown == NULL) return service_exhausted(error);
+  *reply = &shown->base;
+  return rc;
+}
+
+ccpay_err payment_attach(store_txn *txn, Ccpay__V1__Order *order, Ccpay__V1__Payment *p, arena *a,
+                         ccpay_error *error) {
+  CHECK(order->n_payment_ids < PAYMENTS_PER_ORDER_MAX);
+  int64_t now_ms = store_txn_time_ms(txn);
   uint64_t id = 0;
-  rc = id_next(txn, &id, error);
+  ccpay_err rc = id_next(txn, &id, error);
   if (rc != CCPAY_OK) return rc;
   p->id = service_format_id(ID_PAYMENT, id, a);
   p->order_id = order->id;
@@ -160,15 +174,7 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
   ids[order->n_payment_ids] = p->id;
   order->payment_ids = ids;
   order->n_payment_ids++;
-  order->version = before->version + 1;
-  order->audit = audit_stamp_updated(a, before->audit, now_ms);
-  if (order->audit == NULL) return service_exhausted(error);
-  rc = payments_put(txn, p, true, error);
-  if (rc == CCPAY_OK) rc = orders_put(txn, before, order, error);
-  Ccpay__V1__Payment *shown = payment_redact(p, a);
-  if (shown == NULL) return service_exhausted(error);
-  *reply = &shown->base;
-  return rc;
+  return payments_put(txn, p, true, error);
 }
 
 void payment_add_to_order(rpc_call *call, const ProtobufCMessage *message) {
