@@ -78,7 +78,7 @@ static ccpay_err derive_line(refund_build *d, Ccpay__V1__TenderType tender,
 /* Money the order took in: every payment but the customer's account that has something
  * left to give back. */
 static bool is_money(const Ccpay__V1__Payment *p) {
-  return p->tender_type != TENDER(CUSTOMER_ACCOUNT) && payment_refundable(p) > 0;
+  return p->tender_type != TENDER(CUSTOMER_ACCOUNT) && !p->refund_only && payment_refundable(p) > 0;
 }
 
 /* Where money that came in as tender goes back when it is the order's only kind. */

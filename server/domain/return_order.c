@@ -171,16 +171,17 @@ ccpay_err return_order_build(const Ccpay__V1__ReturnOrder *in, const char *curre
       as_order_line(l, &as_line);
       CHECK(order_line_units_amounts(&as_line, 0, l->quantity, &net, &tax)); /* validated */
     }
-    l->net_amount = money_message(a, currency, net);
-    l->tax_amount = money_message(a, currency, tax);
-    l->total_amount = money_message(a, currency, net + tax);
-    if (l->net_amount == NULL || l->tax_amount == NULL || l->total_amount == NULL) {
-      return exhausted(error);
-    }
-    if (!money_add(net_total, net, &net_total) || !money_add(tax_total, tax, &tax_total) ||
-        !money_add(net_total, tax_total, &total)) {
+    int64_t line_total = 0;
+    if (!money_add(net, tax, &line_total) || !money_add(net_total, net, &net_total) ||
+        !money_add(tax_total, tax, &tax_total) || !money_add(net_total, tax_total, &total)) {
       return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
                              "return_order.lines: the total is larger than an amount can be");
+    }
+    l->net_amount = money_message(a, currency, net);
+    l->tax_amount = money_message(a, currency, tax);
+    l->total_amount = money_message(a, currency, line_total);
+    if (l->net_amount == NULL || l->tax_amount == NULL || l->total_amount == NULL) {
+      return exhausted(error);
     }
     lines[i] = l;
   }

@@ -29,7 +29,7 @@ static ccpay_err read_payments(store_txn *txn, const Ccpay__V1__Order *o, arena 
     if (rc != CCPAY_OK) return rc;
     CHECK(money_add(held, payment_refundable(payments[i]), &held));
   }
-  int64_t owed = o->totals->total->amount_minor - o->totals->cancelled_total->amount_minor;
+  int64_t owed = o->totals->total->amount_minor; /* what is not cancelled */
   *excess = held > owed ? held - owed : 0;
   *out = payments;
   return CCPAY_OK;

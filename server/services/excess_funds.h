@@ -1,5 +1,5 @@
-/* Excess funds: what an order's payments hold beyond what is still owed on it (its total
- * less what was cancelled), as Salesforce Order Management's "total excess funds". They
+/* Excess funds: what an order's payments hold beyond what is still owed on it (its total,
+ * which counts only what was not cancelled), as Salesforce Order Management's "total excess funds". They
  * arise when lines of a paid order are cancelled (captured at submission, or prepaid).
  * The refund-excess-funds parameter says what happens: AUTO refunds them as the
  * cancellation runs; OPTIONAL waits for OrderService.RefundExcessFunds (the CSR's choice,
