@@ -195,10 +195,17 @@ ccpay_err returns_list(store_txn *txn, const return_query *query, arena *a, retu
 
 /* --- Refund checks ---------------------------------------------------------------------- */
 
-static void refund_check_status_key(const Ccpay__V1__RefundCheck *c, uint64_t id, key_builder *k) {
+bool refund_checks_index_key(const Ccpay__V1__RefundCheck *c, uint64_t id, store_db db,
+                             key_builder *k) {
+  CHECK(c != NULL && k != NULL && id != 0 && db == STORE_DB_REFUND_CHECKS_BY_STATUS);
   key_init(k);
   key_add_status(k, c->status);
   key_add_u64(k, ~id);
+  return true;
+}
+
+static void refund_check_status_key(const Ccpay__V1__RefundCheck *c, uint64_t id, key_builder *k) {
+  (void)refund_checks_index_key(c, id, STORE_DB_REFUND_CHECKS_BY_STATUS, k);
 }
 
 ccpay_err refund_checks_put(store_txn *txn, const Ccpay__V1__RefundCheck *before,

@@ -86,6 +86,10 @@ ccpay_err override_code_get(store_txn *txn, arena *a, Ccpay__V1__OverrideCodeRec
 ccpay_err override_code_put(store_txn *txn, const Ccpay__V1__OverrideCodeRecord *r,
                             ccpay_error *error);
 
+/* For verify: the key refund check c (id) has in index db (refund_checks_by_status). */
+bool refund_checks_index_key(const Ccpay__V1__RefundCheck *c, uint64_t id, store_db db,
+                             key_builder *k);
+
 /* For verify: the key return r (id) has in index db (false when it has none there:
  * returns_by_order for a return with no original order). */
 bool returns_index_key(const Ccpay__V1__ReturnOrder *r, uint64_t id, store_db db, key_builder *k);

@@ -27,6 +27,7 @@
 #include "ledger.h"
 #include "orders.h"
 #include "payments.h"
+#include "returns.h"
 
 enum {
   VERIFY_ID_KEY_BYTES = 8,
@@ -418,6 +419,9 @@ typedef struct verify_kind {
   store_db indexes[3];
   const char *index_names[3]; /* as store.c names the databases */
   const char *fields[3];      /* what each index is by */
+  /* Each index's key: a fixed number of bytes before the id, or 0 for a value ended by
+   * 0x00 (a name, a hold code). */
+  size_t prefix_bytes[3];
   size_t index_count;
 } verify_kind;
 
@@ -513,10 +517,7 @@ static ccpay_err verify_record_row(verify *v, store_val key, store_val value) {
 
 /* The id an index key ends with (~id, 8 bytes), after a fixed-length prefix or after a
  * value and its 0x00; false when the key has neither shape. */
-static bool verify_index_key_id(store_db db, store_val key, uint64_t *id) {
-  size_t fixed = db == STORE_DB_ORDERS_BY_STATUS     ? 1
-                 : db == STORE_DB_ORDERS_BY_CUSTOMER ? VERIFY_ID_KEY_BYTES
-                                                     : 0;
+static bool verify_index_key_id(size_t fixed, store_val key, uint64_t *id) {
   bool valid =
       fixed > 0 ? key.len == fixed + VERIFY_ID_KEY_BYTES
                 : key.len > VERIFY_ID_KEY_BYTES && key.data[key.len - VERIFY_ID_KEY_BYTES - 1] == 0;
@@ -531,7 +532,7 @@ static ccpay_err verify_index_row(verify *v, store_val key, store_val value) {
   const verify_kind *kind = index->kind;
   const char *db_name = kind->index_names[index->i];
   uint64_t id = 0;
-  if (!verify_index_key_id(kind->indexes[index->i], key, &id)) {
+  if (!verify_index_key_id(kind->prefix_bytes[index->i], key, &id)) {
     return verify_fail(v, "%s: a malformed key of %zu bytes", db_name, key.len);
   }
   char text[ID_TEXT_BYTES_MAX];
@@ -611,6 +612,7 @@ static const verify_kind verify_orders_kind = {
     .indexes = {STORE_DB_ORDERS_BY_STATUS, STORE_DB_ORDERS_BY_CUSTOMER, STORE_DB_ORDERS_BY_HOLD},
     .index_names = {"orders_by_status", "orders_by_customer", "orders_by_hold"},
     .fields = {"status", "customer_id", "hold code"},
+    .prefix_bytes = {1, VERIFY_ID_KEY_BYTES, 0},
     .index_count = 3,
 };
 
@@ -632,6 +634,52 @@ static const verify_kind verify_payments_kind = {
     .descriptor = &ccpay__v1__payment__descriptor,
     .check = verify_payment_check,
     .counter_offset = offsetof(verify_report, payments),
+};
+
+static bool verify_return_index_key(const ProtobufCMessage *record, uint64_t id, store_db db,
+                                    key_builder *k) {
+  return returns_index_key((const Ccpay__V1__ReturnOrder *)record, id, db, k);
+}
+
+static bool verify_refund_check_index_key(const ProtobufCMessage *record, uint64_t id, store_db db,
+                                          key_builder *k) {
+  return refund_checks_index_key((const Ccpay__V1__RefundCheck *)record, id, db, k);
+}
+
+static ccpay_err verify_return_check(verify *v, const ProtobufCMessage *record,
+                                     const char *id_text);
+static ccpay_err verify_refund_check_check(verify *v, const ProtobufCMessage *record,
+                                           const char *id_text);
+
+static const verify_kind verify_returns_kind = {
+    .name = "return",
+    .db = STORE_DB_RETURNS,
+    .kind = ID_RETURN,
+    .descriptor = &ccpay__v1__return_order__descriptor,
+    .check = verify_return_check,
+    .index_key = verify_return_index_key,
+    .counter_offset = offsetof(verify_report, returns),
+    .indexes = {STORE_DB_RETURNS_BY_CUSTOMER, STORE_DB_RETURNS_BY_ORDER,
+                STORE_DB_RETURNS_BY_STATUS},
+    .index_names = {"returns_by_customer", "returns_by_order", "returns_by_status"},
+    .fields = {"customer_id", "original_order_id", "status"},
+    .prefix_bytes = {VERIFY_ID_KEY_BYTES, VERIFY_ID_KEY_BYTES, 1},
+    .index_count = 3,
+};
+
+static const verify_kind verify_refund_checks_kind = {
+    .name = "refund check",
+    .db = STORE_DB_REFUND_CHECKS,
+    .kind = ID_REFUND_CHECK,
+    .descriptor = &ccpay__v1__refund_check__descriptor,
+    .check = verify_refund_check_check,
+    .index_key = verify_refund_check_index_key,
+    .counter_offset = offsetof(verify_report, refund_checks),
+    .indexes = {STORE_DB_REFUND_CHECKS_BY_STATUS},
+    .index_names = {"refund_checks_by_status"},
+    .fields = {"status"},
+    .prefix_bytes = {1},
+    .index_count = 1,
 };
 
 static const verify_kind verify_transactions_kind = {
@@ -850,6 +898,8 @@ static ccpay_err verify_entry_links(verify *v, uint64_t sequence,
 /* A payment's amounts, read and checked by verify_payment_amounts. */
 typedef struct verify_amounts {
   int64_t amount, authorized, captured, refunded, released, pending_capture, pending_refund;
+  int64_t refunded_elsewhere;
+  bool refund_only;
 } verify_amounts;
 
 /* Every amount of p: absent counts as 0; present, it is in the currency of p->amount
@@ -860,13 +910,16 @@ static ccpay_err verify_payment_amounts(verify *v, const Ccpay__V1__Payment *p, 
     return verify_fail(v, "payment %s: amount has no currency", id_text);
   }
   const char *currency = p->amount->currency_code;
-  const Ccpay__V1__Money *fields[] = {p->amount,        p->authorized, p->captured,
-                                      p->refunded,      p->released,   p->pending_capture,
-                                      p->pending_refund};
-  static const char *const names[] = {"amount",   "authorized",      "captured",      "refunded",
-                                      "released", "pending_capture", "pending_refund"};
-  int64_t *values[] = {&out->amount,   &out->authorized,      &out->captured,      &out->refunded,
-                       &out->released, &out->pending_capture, &out->pending_refund};
+  const Ccpay__V1__Money *fields[] = {p->amount,         p->authorized,        p->captured,
+                                      p->refunded,       p->released,          p->pending_capture,
+                                      p->pending_refund, p->refunded_elsewhere};
+  static const char *const names[] = {"amount",         "authorized",        "captured",
+                                      "refunded",       "released",          "pending_capture",
+                                      "pending_refund", "refunded_elsewhere"};
+  int64_t *values[] = {&out->amount,         &out->authorized,        &out->captured,
+                       &out->refunded,       &out->released,          &out->pending_capture,
+                       &out->pending_refund, &out->refunded_elsewhere};
+  out->refund_only = p->refund_only;
   _Static_assert(sizeof fields / sizeof *fields == sizeof names / sizeof *names, "names");
   _Static_assert(sizeof values / sizeof *values == sizeof names / sizeof *names, "values");
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -884,8 +937,9 @@ static ccpay_err verify_payment_amounts(verify *v, const Ccpay__V1__Payment *p, 
   return CCPAY_OK;
 }
 
-/* captured + released + pending_capture <= authorized, refunded + pending_refund <=
- * captured: what is taken or reserved never exceeds what is there. */
+/* captured + released + pending_capture <= authorized, refunded + pending_refund +
+ * refunded_elsewhere <= captured: what is taken or reserved never exceeds what is there.
+ * A refund-only card took nothing in: refunded + pending_refund <= amount. */
 static ccpay_err verify_payment_bounds(verify *v, const verify_amounts *m, const char *id_text) {
   int64_t taken = 0, returned = 0;
   bool overflow = __builtin_add_overflow(m->captured, m->released, &taken) ||
@@ -897,17 +951,32 @@ static ccpay_err verify_payment_bounds(verify *v, const verify_amounts *m, const
                        id_text, (long long)m->captured, (long long)m->released,
                        (long long)m->pending_capture, (long long)m->authorized);
   }
-  overflow = __builtin_add_overflow(m->refunded, m->pending_refund, &returned);
-  if (overflow || returned > m->captured) {
-    return verify_fail(v, "payment %s: refunded %lld + pending_refund %lld exceed captured %lld",
+  overflow = __builtin_add_overflow(m->refunded, m->pending_refund, &returned) ||
+             __builtin_add_overflow(returned, m->refunded_elsewhere, &returned);
+  if (m->refund_only &&
+      (m->authorized != 0 || m->refunded_elsewhere != 0 || overflow || returned > m->amount)) {
+    return verify_fail(v,
+                       "payment %s: a refund-only card with authorized %lld, refunded %lld + "
+                       "pending_refund %lld over its amount %lld",
+                       id_text, (long long)m->authorized, (long long)m->refunded,
+                       (long long)m->pending_refund, (long long)m->amount);
+  }
+  if (!m->refund_only && (overflow || returned > m->captured)) {
+    return verify_fail(v,
+                       "payment %s: refunded %lld + pending_refund %lld + refunded_elsewhere "
+                       "%lld exceed captured %lld",
                        id_text, (long long)m->refunded, (long long)m->pending_refund,
-                       (long long)m->captured);
+                       (long long)m->refunded_elsewhere, (long long)m->captured);
   }
   return CCPAY_OK;
 }
 
+static ccpay_err verify_refund_only_payment(verify *v, const Ccpay__V1__Payment *p,
+                                            const char *id_text);
+
 /* The payment's order exists, lists it, and is of the same customer. */
 static ccpay_err verify_payment_order(verify *v, const Ccpay__V1__Payment *p, const char *id_text) {
+  if (p->refund_only) return verify_refund_only_payment(v, p, id_text);
   ProtobufCMessage *record = NULL;
   bool valid = false;
   ccpay_err err = verify_reference(v, &verify_orders_kind, p->order_id, &record, &valid);
@@ -1282,6 +1351,125 @@ static ccpay_err verify_idempotency_time_row(verify *v, store_val key, store_val
   return CCPAY_OK;
 }
 
+/* --- Returns and refund checks ----------------------------------------------------------- */
+
+static int64_t verify_money(const Ccpay__V1__Money *m) { return m != NULL ? m->amount_minor : 0; }
+
+/* A refund-only card belongs to a return that lists it, of the same customer. */
+static ccpay_err verify_refund_only_payment(verify *v, const Ccpay__V1__Payment *p,
+                                            const char *id_text) {
+  ProtobufCMessage *record = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_returns_kind, p->order_id, &record, &valid);
+  if (err != CCPAY_OK) return err;
+  if (record == NULL) {
+    return verify_fail(v, "refund-only payment %s names return \"%.40s\", which does not exist",
+                       id_text, verify_text(p->order_id));
+  }
+  const Ccpay__V1__ReturnOrder *r = (const Ccpay__V1__ReturnOrder *)record;
+  bool listed = false;
+  for (size_t i = 0; !listed && i < r->n_refund_payment_ids; i++) {
+    listed = strcmp(verify_text(r->refund_payment_ids[i]), id_text) == 0;
+  }
+  if (!listed || strcmp(verify_text(p->customer_id), verify_text(r->customer_id)) != 0) {
+    return verify_fail(v,
+                       "refund-only payment %s: its return %s does not list it, or is another "
+                       "customer's",
+                       id_text, r->id);
+  }
+  return CCPAY_OK;
+}
+
+/* A return's amounts add up: its lines to its totals, and once computed, its refund lines
+ * to its total; issued_total is what the issued lines hold. */
+static ccpay_err verify_return_amounts(verify *v, const Ccpay__V1__ReturnOrder *r,
+                                       const char *id_text) {
+  if (r->totals == NULL) return verify_fail(v, "return %s has no totals", id_text);
+  int64_t net = 0, tax = 0, refunds = 0, issued = 0;
+  for (size_t i = 0; i < r->n_lines; i++) {
+    net += verify_money(r->lines[i]->net_amount);
+    tax += verify_money(r->lines[i]->tax_amount);
+  }
+  for (size_t i = 0; i < r->n_refund_lines; i++) {
+    const Ccpay__V1__RefundLine *l = r->refund_lines[i];
+    refunds += verify_money(l->amount);
+    if (l->status == CCPAY__V1__REFUND_LINE_STATUS__REFUND_LINE_STATUS_ISSUED) {
+      issued += verify_money(l->amount);
+    }
+  }
+  int64_t total = verify_money(r->totals->total);
+  if (net != verify_money(r->totals->net_total) || tax != verify_money(r->totals->tax_total) ||
+      total != net + tax) {
+    return verify_fail(v, "return %s: its lines (net %lld, tax %lld) do not add up to its totals",
+                       id_text, (long long)net, (long long)tax);
+  }
+  if (r->n_refund_lines > 0 && refunds != total) {
+    return verify_fail(v, "return %s: refund lines hold %lld, the return credits %lld", id_text,
+                       (long long)refunds, (long long)total);
+  }
+  if (issued != verify_money(r->totals->issued_total)) {
+    return verify_fail(v, "return %s: issued_total is not what its issued lines hold (%lld)",
+                       id_text, (long long)issued);
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_return_check(verify *v, const ProtobufCMessage *record,
+                                     const char *id_text) {
+  const Ccpay__V1__ReturnOrder *r = (const Ccpay__V1__ReturnOrder *)record;
+  ccpay_err err = verify_return_amounts(v, r, id_text);
+  ProtobufCMessage *other = NULL;
+  bool valid = false;
+  if (err == CCPAY_OK && verify_text(r->original_order_id)[0] != '\0') {
+    err = verify_reference(v, &verify_orders_kind, r->original_order_id, &other, &valid);
+    if (err == CCPAY_OK && other == NULL) {
+      return verify_fail(v, "return %s names order \"%.40s\", which does not exist", id_text,
+                         verify_text(r->original_order_id));
+    }
+  }
+  if (err == CCPAY_OK && verify_text(r->replacement_order_id)[0] != '\0') {
+    err = verify_reference(v, &verify_orders_kind, r->replacement_order_id, &other, &valid);
+    if (err == CCPAY_OK &&
+        (other == NULL ||
+         strcmp(verify_text(((const Ccpay__V1__Order *)other)->return_id), id_text) != 0)) {
+      return verify_fail(v, "return %s: its replacement order %.40s does not name it back", id_text,
+                         verify_text(r->replacement_order_id));
+    }
+  }
+  for (size_t i = 0; err == CCPAY_OK && i < r->n_refund_payment_ids; i++) {
+    err = verify_reference(v, &verify_payments_kind, r->refund_payment_ids[i], &other, &valid);
+    if (err == CCPAY_OK && (other == NULL || !((const Ccpay__V1__Payment *)other)->refund_only)) {
+      return verify_fail(v, "return %s lists %.40s, which is no refund-only payment", id_text,
+                         verify_text(r->refund_payment_ids[i]));
+    }
+  }
+  return err;
+}
+
+/* A refund check was posted by its own journal entry, which names it. */
+static ccpay_err verify_refund_check_check(verify *v, const ProtobufCMessage *record,
+                                           const char *id_text) {
+  const Ccpay__V1__RefundCheck *c = (const Ccpay__V1__RefundCheck *)record;
+  if (verify_money(c->amount) <= 0) {
+    return verify_fail(v, "refund check %s: amount must be above 0", id_text);
+  }
+  ProtobufCMessage *other = NULL;
+  bool valid = false;
+  ccpay_err err = verify_reference(v, &verify_customers_kind, c->customer_id, &other, &valid);
+  if (err == CCPAY_OK && other == NULL) {
+    return verify_fail(v, "refund check %s names customer \"%.40s\", which does not exist", id_text,
+                       verify_text(c->customer_id));
+  }
+  if (err == CCPAY_OK && verify_text(c->return_id)[0] != '\0') {
+    err = verify_reference(v, &verify_returns_kind, c->return_id, &other, &valid);
+    if (err == CCPAY_OK && other == NULL) {
+      return verify_fail(v, "refund check %s names return \"%.40s\", which does not exist", id_text,
+                         verify_text(c->return_id));
+    }
+  }
+  return err;
+}
+
 /* --- All of it ------------------------------------------------------------------------------ */
 
 static ccpay_err verify_all(verify *v) {
@@ -1294,6 +1482,8 @@ static ccpay_err verify_all(verify *v) {
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_invoices_kind);
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_payments_kind);
   if (err == CCPAY_OK) err = verify_kind_all(v, &verify_transactions_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_returns_kind);
+  if (err == CCPAY_OK) err = verify_kind_all(v, &verify_refund_checks_kind);
   if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_TRANSACTIONS_OPEN, NULL, verify_open_row);
   if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_IDEMPOTENCY, NULL, verify_idempotency_row);
   if (err == CCPAY_OK) {

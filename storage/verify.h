@@ -49,6 +49,8 @@ typedef struct verify_report {
   uint64_t invoices;
   uint64_t payments;
   uint64_t transactions;
+  uint64_t returns;
+  uint64_t refund_checks;
   uint64_t index_entries;
 } verify_report;
 

@@ -71,6 +71,11 @@ static bool write_configs(payments_fixture *f, const payments_fixture_options *o
     int n = snprintf(path, sizeof path, "%s/%s.ini", f->server.dir, processors[i]);
     if (n < 0 || (size_t)n >= sizeof path) return false;
     if (!adapter_config(f, processors[i], timeout_ms, text, sizeof text)) return false;
+    if (o->adyen_unlinked_refunds && strcmp(processors[i], "adyen") == 0) {
+      size_t length = strlen(text);
+      int added = snprintf(text + length, sizeof text - length, "unlinked_refunds = true\n");
+      if (added < 0 || (size_t)added >= sizeof text - length) return false;
+    }
     /* Without its credentials the adapter exits 2 at every start: it never comes up. */
     if (o->break_authorizenet && strcmp(processors[i], "authorizenet") == 0) {
       char *credentials = strstr(text, "api_login_id");
@@ -142,7 +147,13 @@ int payments_fixture_setup_with(void **state, const payments_fixture_options *op
   if (f == NULL) return -1;
   saved_options = *options;
   /* Slow answers come well inside the adapters' timeout; hung ones well outside it. */
-  const char *const procsim_args[] = {"--slow-ms", "1000", "--hang-ms", "10000", NULL};
+  const char *const procsim_args[] = {
+      "--slow-ms",
+      "1000",
+      "--hang-ms",
+      "10000",
+      options->adyen_unlinked_refunds ? "--adyen-unlinked-refunds" : NULL,
+      NULL};
   if (!procsim_start(&f->procsim, procsim_args)) {
     free(f);
     return -1;

@@ -26,10 +26,11 @@ typedef struct payments_fixture {
 } payments_fixture;
 
 typedef struct payments_fixture_options {
-  bool capture_at_submit;  /* ccpayd's [payments] capture_at_submit */
-  int adapter_timeout_ms;  /* each adapter's whole-request timeout; 0: 3000 */
-  bool break_authorizenet; /* its config lacks credentials: the adapter never comes up */
-  const char *hold_above;  /* ccpayd's [fraud] hold_above, e.g. "USD:4000"; NULL: none */
+  bool capture_at_submit;      /* ccpayd's [payments] capture_at_submit */
+  int adapter_timeout_ms;      /* each adapter's whole-request timeout; 0: 3000 */
+  bool break_authorizenet;     /* its config lacks credentials: the adapter never comes up */
+  const char *hold_above;      /* ccpayd's [fraud] hold_above, e.g. "USD:4000"; NULL: none */
+  bool adyen_unlinked_refunds; /* the Adyen account (adapter and procsim) allows them */
 } payments_fixture_options;
 
 /* cmocka shapes: a fixture in *state, or -1 with nothing left behind. */

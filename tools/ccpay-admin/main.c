@@ -147,11 +147,12 @@ static int verify_run(const char *data_dir) {
   }
   printf(
       "ok: %llu entries, %llu accounts, %llu customers, %llu orders, %llu invoices, "
-      "%llu payments, %llu transactions, %llu index entries\n",
+      "%llu payments, %llu transactions, %llu returns, %llu refund checks, %llu index entries\n",
       (unsigned long long)report.entries, (unsigned long long)report.accounts,
       (unsigned long long)report.customers, (unsigned long long)report.orders,
       (unsigned long long)report.invoices, (unsigned long long)report.payments,
-      (unsigned long long)report.transactions, (unsigned long long)report.index_entries);
+      (unsigned long long)report.transactions, (unsigned long long)report.returns,
+      (unsigned long long)report.refund_checks, (unsigned long long)report.index_entries);
   return ADMIN_EXIT_OK;
 }
 
