@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccpay/v1/admin.pb-c.h"
 #include "ccpay/v1/ledger.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
 #include "ccpay/v1/payment.pb-c.h"
 #include "ccpay/v1/return.pb-c.h"
+#include "ccpay/v1/stored_value.pb-c.h"
 #include "ccpayd_fixture.h" /* assert_reply */
 #include "order_calls.h"
 #include "payment_calls.h"
@@ -707,6 +709,250 @@ static void excess_funds_of_cancelled_lines(void **state) {
   verify_offline(f);
 }
 
+/* --- Stored value, no original order ---------------------------------------------------- */
+
+static void issue_gift_card(test_client *c, const char *number, int64_t amount) {
+  Ccpay__V1__Money m = CCPAY__V1__MONEY__INIT;
+  m.currency_code = "USD";
+  m.amount_minor = amount;
+  Ccpay__V1__IssueValueRequest req = CCPAY__V1__ISSUE_VALUE_REQUEST__INIT;
+  rid id = next_rid("issue");
+  req.kind = CCPAY__V1__STORED_VALUE_KIND__STORED_VALUE_KIND_GIFT_CARD;
+  req.number = (char *)number;
+  req.amount = &m;
+  req.request_id = id.text;
+  test_reply r;
+  test_client_call(c, "/ccpay.v1.StoredValueService/IssueValue", &req.base,
+                   &ccpay__v1__stored_value_balance__descriptor, 0, &r);
+  ok(&r);
+  test_reply_clear(&r);
+}
+
+/* Creates a return of the given lines, runs it to INVOICED and keeps its id. */
+static const Ccpay__V1__ReturnOrder *run_return(test_client *c, const char *return_id,
+                                                test_reply *r) {
+  step_ok(c, "SubmitReturn", return_id, r);
+  test_reply_clear(r);
+  return step_ok(c, "InvoiceReturn", return_id, r);
+}
+
+/* An order paid by an internal gift card gives back to the same card; a return with no
+ * original order gets the default return method, a refund check. */
+static void gift_card_and_standalone_returns(void **state) {
+  payments_fixture *f = *state;
+  test_client *c = f->client;
+  static const char number[] = "GC-2026-0100";
+  issue_gift_card(c, number, 5000);
+  order_ids ids;
+  make_order(c, 3000, &ids);
+  add_tender(c, &ids, 0, TENDER(GIFT_CARD_INTERNAL), number, 5000);
+  submit_and_invoice(c, &ids);
+  assert_int_equal(balance_of(c, "gift_card:GC-2026-0100"), 0);
+  test_reply r;
+  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
+  char return_id[TEST_ID_BYTES];
+  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
+  test_reply_clear(&r);
+  const Ccpay__V1__ReturnOrder *ro = step_ok(c, "CompleteReturn", return_id, &r);
+  expect_line(ro, 0, TENDER(GIFT_CARD_INTERNAL), 3000, DERIVED(SAME_STORED_VALUE), ids.payments[0]);
+  assert_string_equal(ro->refund_lines[0]->reference, number);
+  test_reply_clear(&r);
+  ro = run_return(c, return_id, &r);
+  assert_int_equal(ro->refund_lines[0]->status, LINE(ISSUED));
+  test_reply_clear(&r);
+  assert_int_equal(balance_of(c, "gift_card:GC-2026-0100"), -3000); /* a liability again */
+
+  /* No original order: the lines carry their prices. */
+  Ccpay__V1__Money price = CCPAY__V1__MONEY__INIT;
+  price.currency_code = "USD";
+  price.amount_minor = 1500;
+  Ccpay__V1__ReturnLine line = CCPAY__V1__RETURN_LINE__INIT;
+  line.sku = "SKU-SCARF";
+  line.description = "bought at a fair";
+  line.quantity = 1;
+  line.unit_price = &price;
+  line.tax_rate_bp = 1000;
+  line.reason_code = "UNWANTED";
+  Ccpay__V1__ReturnLine *lines[] = {&line};
+  Ccpay__V1__ReturnOrder ro_in = CCPAY__V1__RETURN_ORDER__INIT;
+  ro_in.customer_id = ids.customer;
+  ro_in.lines = lines;
+  ro_in.n_lines = 1;
+  Ccpay__V1__CreateReturnRequest req = CCPAY__V1__CREATE_RETURN_REQUEST__INIT;
+  rid id = next_rid("standalone");
+  req.return_order = &ro_in;
+  req.request_id = id.text;
+  test_client_call(c, RETURNS "CreateReturn", &req.base, &ccpay__v1__return_order__descriptor, 0,
+                   &r);
+  ro = ok(&r);
+  assert_int_equal(ro->totals->total->amount_minor, 1650);
+  snprintf(return_id, sizeof return_id, "%s", ro->id);
+  test_reply_clear(&r);
+  ro = step_ok(c, "CompleteReturn", return_id, &r);
+  assert_int_equal(ro->n_refund_lines, 1);
+  expect_line(ro, 0, TENDER(CHECK), 1650, DERIVED(DEFAULT_RETURN_METHOD), "");
+  test_reply_clear(&r);
+  ro = run_return(c, return_id, &r);
+  assert_int_equal(ro->refund_lines[0]->status, LINE(ISSUED));
+  test_reply_clear(&r);
+  assert_int_equal(customer_balance(c, ids.customer), 0);
+  verify_offline(f);
+}
+
+/* --- A refund whose answer is lost ------------------------------------------------------ */
+
+static void lost_refund_answer_resolves_once(void **state) {
+  payments_fixture *f = *state;
+  test_client *c = f->client;
+  order_ids ids;
+  make_order(c, 3000, &ids);
+  add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
+  submit_and_invoice(c, &ids);
+  test_reply r;
+  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
+  char return_id[TEST_ID_BYTES];
+  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
+  test_reply_clear(&r);
+  step_ok(c, "CompleteReturn", return_id, &r);
+  test_reply_clear(&r);
+  step_ok(c, "SubmitReturn", return_id, &r);
+  test_reply_clear(&r);
+  /* procsim refunds, then drops the answer (and the adapter's resend's). */
+  assert_true(procsim_inject(&f->control, "stripe", "/v1/refunds", "drop_after_commit", 2));
+  const Ccpay__V1__ReturnOrder *ro = step_ok(c, "InvoiceReturn", return_id, &r);
+  assert_int_equal(ro->status, RSTATUS(INVOICED));
+  assert_int_equal(ro->refund_lines[0]->status, LINE(IN_PROGRESS));
+  test_reply_clear(&r);
+  assert_true(procsim_clear_faults(&f->control));
+  /* The recovery loop asks Stripe under the same key; the line shows the outcome. */
+  bool issued = false;
+  for (int waited = 0; !issued && waited < 20000; waited += 100) {
+    Ccpay__V1__GetReturnRequest get = CCPAY__V1__GET_RETURN_REQUEST__INIT;
+    get.id = return_id;
+    test_client_call(c, RETURNS "GetReturn", &get.base, &ccpay__v1__return_order__descriptor, 0,
+                     &r);
+    issued = ((const Ccpay__V1__ReturnOrder *)ok(&r))->refund_lines[0]->status == LINE(ISSUED);
+    test_reply_clear(&r);
+    if (!issued) nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+  }
+  assert_true(issued);
+  assert_procsim_matches(f, ids.payments[0]); /* refunded once */
+  Ccpay__V1__Payment *p = get_payment(c, ids.payments[0], &r);
+  assert_int_equal(p->refunded->amount_minor, 3000);
+  test_reply_clear(&r);
+  /* Invoicing again has nothing left to do. */
+  return_step(c, "InvoiceReturn", return_id, &r);
+  assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "INVOICED");
+  test_reply_clear(&r);
+  assert_int_equal(customer_balance(c, ids.customer), 0);
+  verify_offline(f);
+}
+
+/* --- Refused input changes nothing ------------------------------------------------------ */
+
+static void expect_refused(test_reply *r, grpc_status_code status, const char *reason,
+                           const char *text) {
+  assert_reply(r, status, reason, text);
+  test_reply_clear(r);
+}
+
+static int64_t last_sequence(test_client *c) {
+  test_reply r;
+  call_list_entries(c, 0, 200, &r);
+  const Ccpay__V1__ListEntriesResponse *page = ok(&r);
+  int64_t last = page->n_entries > 0 ? page->entries[page->n_entries - 1]->sequence : 0;
+  test_reply_clear(&r);
+  return last;
+}
+
+static void bad_input_changes_nothing(void **state) {
+  payments_fixture *f = *state;
+  test_client *c = f->client;
+  order_ids ids, other;
+  make_order(c, 3000, &ids);
+  add_tender(c, &ids, 0, TENDER(CASH), NULL, 5000);
+  submit_and_invoice(c, &ids);
+  make_order(c, 3000, &other); /* another customer's, never invoiced */
+  int64_t sequence = last_sequence(c);
+  test_reply r;
+
+  create_return(c, &ids, (return_spec[]){{2, 0}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_OUT_OF_RANGE", "lines[0].quantity");
+  create_return(c, &ids, (return_spec[]){{3, 1}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_OUT_OF_RANGE", "has no line 3");
+  create_return(c, &ids, (return_spec[]){{2, 2}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_FAILED_PRECONDITION, "AMOUNT_EXCEEDED", "not yet returned");
+  create_return(c, &other, (return_spec[]){{1, 1}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "nothing of it");
+  order_ids mixed = ids;
+  snprintf(mixed.order, sizeof mixed.order, "%s", other.order);
+  create_return(c, &mixed, (return_spec[]){{1, 1}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "is not customer");
+  snprintf(mixed.order, sizeof mixed.order, "%s", "ord_0000000000001");
+  create_return(c, &mixed, (return_spec[]){{1, 1}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_NOT_FOUND, "NOT_FOUND", "ord_0000000000001");
+  snprintf(mixed.order, sizeof mixed.order, "%s", ids.customer);
+  create_return(c, &mixed, (return_spec[]){{1, 1}}, 1, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "original_order_id");
+
+  Ccpay__V1__Parameters p = CCPAY__V1__PARAMETERS__INIT;
+  Ccpay__V1__CurrencyRefundMethod m = CCPAY__V1__CURRENCY_REFUND_METHOD__INIT;
+  Ccpay__V1__CurrencyRefundMethod *methods[] = {&m};
+  m.currency_code = "USD";
+  m.tender_type = TENDER(CUSTOMER_ACCOUNT);
+  p.refund_methods = methods;
+  p.n_refund_methods = 1;
+  char *mask[] = {"refund_methods"};
+  Ccpay__V1__UpdateParametersRequest up = CCPAY__V1__UPDATE_PARAMETERS_REQUEST__INIT;
+  up.parameters = &p;
+  up.update_mask = mask;
+  up.n_update_mask = 1;
+  up.request_id = "bad-parameters";
+  test_client_call(c, ADMIN "UpdateParameters", &up.base, &ccpay__v1__parameters__descriptor, 0,
+                   &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID",
+                 "refund_methods[0].tender_type");
+  mask[0] = "override_code_set";
+  up.request_id = "bad-mask";
+  test_client_call(c, ADMIN "UpdateParameters", &up.base, &ccpay__v1__parameters__descriptor, 0,
+                   &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "update_mask");
+  Ccpay__V1__SetOverrideCodeRequest weak = CCPAY__V1__SET_OVERRIDE_CODE_REQUEST__INIT;
+  weak.code = "short1";
+  weak.request_id = "weak-code";
+  test_client_call(c, ADMIN "SetOverrideCode", &weak.base,
+                   &ccpay__v1__set_override_code_response__descriptor, 0, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "code:");
+
+  /* A good return, then overrides that are malformed. */
+  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
+  char return_id[TEST_ID_BYTES];
+  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
+  test_reply_clear(&r);
+  step_ok(c, "CompleteReturn", return_id, &r);
+  test_reply_clear(&r);
+  override_line(c, return_id, 1, TENDER(ACH), NULL, override_code, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "tender_type");
+  override_line(c, return_id, 1, TENDER(CARD), NULL, override_code, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_REQUIRED", "payment_id or card");
+  override_line(c, return_id, 1, TENDER(GIFT_CARD_INTERNAL), NULL, override_code, &r);
+  expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_REQUIRED", "reference");
+  return_step(c, "CompleteReturn", return_id, &r);
+  expect_refused(&r, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "COMPLETED");
+  assert_int_equal(last_sequence(c), sequence);
+
+  Ccpay__V1__GetParametersRequest get = CCPAY__V1__GET_PARAMETERS_REQUEST__INIT;
+  test_client_call(c, ADMIN "GetParameters", &get.base, &ccpay__v1__parameters__descriptor, 0, &r);
+  const Ccpay__V1__Parameters *now = ok(&r);
+  assert_int_equal(now->n_refund_methods, 0);
+  assert_int_equal(now->default_return_method, TENDER(CHECK));
+  assert_int_equal(now->refund_excess_funds,
+                   CCPAY__V1__REFUND_EXCESS_FUNDS__REFUND_EXCESS_FUNDS_AUTO);
+  assert_false(now->override_code_set);
+  test_reply_clear(&r);
+  verify_offline(f);
+}
+
 static int setup(void **state) {
   payments_fixture_options o = {.adyen_unlinked_refunds = true};
   return payments_fixture_setup_with(state, &o);
@@ -731,6 +977,11 @@ int main(void) {
                                       payments_fixture_teardown),
       cmocka_unit_test_setup_teardown(excess_funds_of_cancelled_lines, setup_sale,
                                       payments_fixture_teardown),
+      cmocka_unit_test_setup_teardown(gift_card_and_standalone_returns, setup,
+                                      payments_fixture_teardown),
+      cmocka_unit_test_setup_teardown(lost_refund_answer_resolves_once, setup,
+                                      payments_fixture_teardown),
+      cmocka_unit_test_setup_teardown(bad_input_changes_nothing, setup, payments_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
