@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "storage/orders.h"
+#include "timestamps.h"
 
 ccpay_err service_parse_id(id_kind kind, const char *field, const char *text, uint64_t *id,
                            ccpay_error *error) {
@@ -34,4 +36,19 @@ void service_reply_or_fail(rpc_call *call, ccpay_err rc, const ProtobufCMessage 
   } else {
     rpc_call_reply(call, reply);
   }
+}
+
+ccpay_err service_order_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **before,
+                             Ccpay__V1__Order **after, ccpay_error *error) {
+  *before = *after = NULL;
+  ccpay_err rc = orders_get(txn, id, a, before, error);
+  return rc == CCPAY_OK ? orders_get(txn, id, a, after, error) : rc;
+}
+
+ccpay_err service_order_write(store_txn *txn, const Ccpay__V1__Order *before,
+                              Ccpay__V1__Order *after, arena *a, ccpay_error *error) {
+  after->version = before->version + 1;
+  after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
+  if (after->audit == NULL) return service_exhausted(error);
+  return orders_put(txn, before, after, error);
 }

@@ -8,8 +8,10 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "ccpay/v1/common.pb-c.h"
+#include "ccpay/v1/order.pb-c.h"
 #include "rpc/rpc.h"
 #include "storage/ids.h"
+#include "storage/store.h"
 
 /* Parses field's text as an id of kind: FIELD_REQUIRED when empty, FIELD_INVALID naming
  * the expected prefix when malformed. */
@@ -18,6 +20,15 @@ ccpay_err service_parse_id(id_kind kind, const char *field, const char *text, ui
 
 /* The text form of id, in arena a (NULL when exhausted). */
 char *service_format_id(id_kind kind, uint64_t id, arena *a);
+
+/* Reads order id twice into arena a: before, as stored (orders_put moves its index
+ * entries from it), and after, the copy to change. Writer thread. */
+ccpay_err service_order_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **before,
+                             Ccpay__V1__Order **after, ccpay_error *error);
+
+/* Writes after, changed from before: its version one more, its audit stamp updated. */
+ccpay_err service_order_write(store_txn *txn, const Ccpay__V1__Order *before,
+                              Ccpay__V1__Order *after, arena *a, ccpay_error *error);
 
 /* LIMIT_EXCEEDED: the call needed more memory than CALL_ARENA_BYTES_MAX. */
 ccpay_err service_exhausted(ccpay_error *error);

@@ -48,8 +48,7 @@ static ccpay_err refund_excess(store_txn *txn, payment_flow *f, uint64_t order_i
                                ccpay_error *error) {
   arena *a = payment_flow_arena(f);
   Ccpay__V1__Order *before = NULL, *o = NULL;
-  ccpay_err rc = orders_get(txn, order_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = orders_get(txn, order_id, a, &o, error);
+  ccpay_err rc = service_order_edit(txn, order_id, a, &before, &o, error);
   Ccpay__V1__Payment **payments = NULL;
   int64_t excess = 0;
   if (rc == CCPAY_OK) rc = read_payments(txn, o, a, &payments, &excess, error);
@@ -98,10 +97,7 @@ static ccpay_err refund_excess(store_txn *txn, payment_flow *f, uint64_t order_i
   memcpy(lines + o->n_refund_lines, added, n * sizeof *lines);
   o->refund_lines = lines;
   o->n_refund_lines += n;
-  o->version = before->version + 1;
-  o->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-  if (o->audit == NULL) return service_exhausted(error);
-  return orders_put(txn, before, o, error);
+  return service_order_write(txn, before, o, a, error);
 }
 
 ccpay_err excess_funds_refund_auto(store_txn *txn, payment_flow *f, uint64_t order_id,
@@ -122,16 +118,11 @@ ccpay_err excess_funds_end(store_txn *txn, payment_flow *f, ProtobufCMessage **r
   const uint64_t *order_id = payment_flow_input(f);
   arena *a = payment_flow_arena(f);
   Ccpay__V1__Order *before = NULL, *o = NULL;
-  ccpay_err rc = orders_get(txn, *order_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = orders_get(txn, *order_id, a, &o, error);
+  ccpay_err rc = service_order_edit(txn, *order_id, a, &before, &o, error);
   bool changed = false;
   if (rc == CCPAY_OK)
     rc = refunds_refresh(txn, a, o->refund_lines, o->n_refund_lines, true, &changed, error);
-  if (rc == CCPAY_OK && changed) {
-    o->version = before->version + 1;
-    o->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-    rc = o->audit == NULL ? service_exhausted(error) : orders_put(txn, before, o, error);
-  }
+  if (rc == CCPAY_OK && changed) rc = service_order_write(txn, before, o, a, error);
   *reply = o != NULL ? &o->base : NULL;
   return rc;
 }

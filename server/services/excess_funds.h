@@ -1,11 +1,10 @@
 /* Excess funds: what an order's payments hold beyond what is still owed on it (its total,
- * which counts only what was not cancelled), as Salesforce Order Management's "total excess funds". They
- * arise when lines of a paid order are cancelled (captured at submission, or prepaid).
- * The refund-excess-funds parameter says what happens: AUTO refunds them as the
- * cancellation runs; OPTIONAL waits for OrderService.RefundExcessFunds (the CSR's choice,
- * with a credit destination and a reason code); NONE never refunds them through ccpay.
- * The refund lines are derived like a return's (domain/refund.h) and issued by refunds.h;
- * they are the order's refund_lines. */
+ * which counts only what was not cancelled), as Salesforce Order Management's "total excess funds".
+ * They arise when lines of a paid order are cancelled (captured at submission, or prepaid). The
+ * refund-excess-funds parameter says what happens: AUTO refunds them as the cancellation runs;
+ * OPTIONAL waits for OrderService.RefundExcessFunds (the CSR's choice, with a credit destination
+ * and a reason code); NONE never refunds them through ccpay. The refund lines are derived like a
+ * return's (domain/refund.h) and issued by refunds.h; they are the order's refund_lines. */
 #ifndef CCPAY_SERVICES_EXCESS_FUNDS_H
 #define CCPAY_SERVICES_EXCESS_FUNDS_H
 

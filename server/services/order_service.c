@@ -116,15 +116,11 @@ _Static_assert(offsetof(order_change, order_id) == 0, "order_id first");
 static ccpay_err order_change_run(store_txn *txn, order_change *change, arena *a,
                                   Ccpay__V1__Order **out, ccpay_error *error) {
   Ccpay__V1__Order *before = NULL, *after = NULL;
-  ccpay_err rc = orders_get(txn, change->order_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = orders_get(txn, change->order_id, a, &after, error);
+  ccpay_err rc = service_order_edit(txn, change->order_id, a, &before, &after, error);
   if (rc == CCPAY_OK) rc = order_check_action(after, change->action, error);
   if (rc == CCPAY_OK) rc = change->apply(txn, after, change, a, error);
   if (rc != CCPAY_OK) return rc;
-  after->version = before->version + 1;
-  after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-  if (after->audit == NULL) return service_exhausted(error);
-  rc = orders_put(txn, before, after, error);
+  rc = service_order_write(txn, before, after, a, error);
   *out = after;
   return rc;
 }

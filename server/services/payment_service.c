@@ -121,8 +121,7 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
                                      ProtobufCMessage **reply, ccpay_error *error) {
   const add_input *in = input;
   Ccpay__V1__Order *before = NULL, *order = NULL;
-  ccpay_err rc = orders_get(txn, in->order_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = orders_get(txn, in->order_id, a, &order, error);
+  ccpay_err rc = service_order_edit(txn, in->order_id, a, &before, &order, error);
   if (rc != CCPAY_OK) return rc;
   if (order->status != CCPAY__V1__ORDER_STATUS__ORDER_STATUS_OPEN) {
     return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE,
@@ -136,11 +135,8 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
   Ccpay__V1__Payment *p = in->request->payment;
   rc = payment_validate_new(p, order->currency_code, store_txn_time_ms(txn), error);
   if (rc == CCPAY_OK) rc = payment_attach(txn, order, p, a, error);
+  if (rc == CCPAY_OK) rc = service_order_write(txn, before, order, a, error);
   if (rc != CCPAY_OK) return rc;
-  order->version = before->version + 1;
-  order->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-  if (order->audit == NULL) return service_exhausted(error);
-  rc = orders_put(txn, before, order, error);
   Ccpay__V1__Payment *shown = payment_redact(p, a);
   if (shown == NULL) return service_exhausted(error);
   *reply = &shown->base;

@@ -40,6 +40,13 @@ enum {
   LISTING_RETURNS_STATUS = 0x33,
 };
 
+/* Reads return id twice: before, as stored, and after, the copy to change. */
+static ccpay_err return_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__ReturnOrder **before,
+                             Ccpay__V1__ReturnOrder **after, ccpay_error *error) {
+  ccpay_err rc = returns_get(txn, id, a, before, error);
+  return rc == CCPAY_OK ? returns_get(txn, id, a, after, error) : rc;
+}
+
 /* Writes the return with a new version; before is the stored copy. */
 static ccpay_err return_write(store_txn *txn, const Ccpay__V1__ReturnOrder *before,
                               Ccpay__V1__ReturnOrder *after, arena *a, ccpay_error *error) {
@@ -99,11 +106,8 @@ static ccpay_err create_return_execute(store_txn *txn, const void *input, arena 
   }
   if (rc != CCPAY_OK) return rc;
   Ccpay__V1__Order *before = NULL, *original = NULL;
-  if (in->order_id != 0) {
-    rc = orders_get(txn, in->order_id, a, &before, error);
-    if (rc == CCPAY_OK) rc = orders_get(txn, in->order_id, a, &original, error);
-    if (rc != CCPAY_OK) return rc;
-  }
+  if (in->order_id != 0) rc = service_order_edit(txn, in->order_id, a, &before, &original, error);
+  if (rc != CCPAY_OK) return rc;
   Ccpay__V1__ReturnOrder *r = NULL;
   rc = return_order_build(requested, customer->currency_code, original, a, &r, error);
   uint64_t id = 0;
@@ -114,12 +118,7 @@ static ccpay_err create_return_execute(store_txn *txn, const void *input, arena 
   r->audit = audit_stamp_new(a, now_ms);
   r->version = 1;
   if (r->id == NULL || r->audit == NULL) return service_exhausted(error);
-  if (original != NULL) {
-    original->version = before->version + 1;
-    original->audit = audit_stamp_updated(a, before->audit, now_ms);
-    if (original->audit == NULL) return service_exhausted(error);
-    rc = orders_put(txn, before, original, error);
-  }
+  if (original != NULL) rc = service_order_write(txn, before, original, a, error);
   if (rc == CCPAY_OK) rc = returns_put(txn, NULL, r, error);
   *reply = &r->base;
   return rc;
@@ -172,8 +171,7 @@ struct return_change {
 static ccpay_err return_change_run(store_txn *txn, return_change *c, payment_flow *f, arena *a,
                                    Ccpay__V1__ReturnOrder **out, ccpay_error *error) {
   Ccpay__V1__ReturnOrder *before = NULL, *after = NULL;
-  ccpay_err rc = returns_get(txn, c->return_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = returns_get(txn, c->return_id, a, &after, error);
+  ccpay_err rc = return_edit(txn, c->return_id, a, &before, &after, error);
   bool changed = false;
   if (rc == CCPAY_OK) {
     rc = refunds_refresh(txn, a, after->refund_lines, after->n_refund_lines, true, &changed, error);
@@ -249,8 +247,7 @@ static ccpay_err issue_end(store_txn *txn, payment_flow *f, ProtobufCMessage **r
   const return_change *c = payment_flow_input(f);
   arena *a = payment_flow_arena(f);
   Ccpay__V1__ReturnOrder *before = NULL, *after = NULL;
-  ccpay_err rc = returns_get(txn, c->return_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = returns_get(txn, c->return_id, a, &after, error);
+  ccpay_err rc = return_edit(txn, c->return_id, a, &before, &after, error);
   bool changed = false;
   if (rc == CCPAY_OK) {
     rc = refunds_refresh(txn, a, after->refund_lines, after->n_refund_lines, true, &changed, error);
@@ -344,14 +341,10 @@ static ccpay_err apply_cancel(store_txn *txn, Ccpay__V1__ReturnOrder *r, return_
   uint64_t order_id = 0;
   CHECK(id_parse(ID_ORDER, r->original_order_id, &order_id));
   Ccpay__V1__Order *before = NULL, *o = NULL;
-  ccpay_err rc = orders_get(txn, order_id, a, &before, error);
-  if (rc == CCPAY_OK) rc = orders_get(txn, order_id, a, &o, error);
+  ccpay_err rc = service_order_edit(txn, order_id, a, &before, &o, error);
   if (rc != CCPAY_OK) return rc;
   return_order_release(r, o);
-  o->version = before->version + 1;
-  o->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-  if (o->audit == NULL) return service_exhausted(error);
-  return orders_put(txn, before, o, error);
+  return service_order_write(txn, before, o, a, error);
 }
 
 static void cancel_return(rpc_call *call, const ProtobufCMessage *message) {

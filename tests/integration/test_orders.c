@@ -35,20 +35,6 @@ enum {
   VERIFY_OUTPUT_BYTES = 8192,
 };
 
-/* --- Request ids ---------------------------------------------------------------------- */
-
-typedef struct rid {
-  char text[48];
-} rid;
-
-/* A request_id never used before in this process: "what-N". */
-static rid next_rid(const char *what) {
-  static int counter;
-  rid r;
-  snprintf(r.text, sizeof r.text, "%s-%d", what, ++counter);
-  return r;
-}
-
 /* --- Calls this file alone makes ------------------------------------------------------ */
 
 static grpc_status_code order_call(test_client *client, const char *method,

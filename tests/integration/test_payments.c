@@ -30,17 +30,12 @@
 #include "payment_calls.h"
 #include "payments_fixture.h"
 
-#ifndef CCPAY_ADMIN_PATH
-#error "CCPAY_ADMIN_PATH must name ccpay-admin (set by tests/integration/CMakeLists.txt)"
-#endif
-
 #define STATUS(x) CCPAY__V1__PAYMENT_STATUS__PAYMENT_STATUS_##x
 #define STATE(x) CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_##x
 
 enum {
   RESOLVE_TIMEOUT_MS = 20000, /* the recovery loop's grace, back-off and one look-up */
   POLL_MS = 100,
-  VERIFY_TIMEOUT_MS = 30000,
   FAST_FAIL_MS = 1000, /* "at once": an adapter that is down must not cost a timeout */
 };
 
@@ -66,17 +61,6 @@ static const processor_case adyen = {
     true};
 static const processor_case authorizenet = {
     "authorizenet", "tok_visa_4242", "tok_visa_4242", NULL, "46282", "2", false};
-
-typedef struct rid {
-  char text[48];
-} rid;
-
-static rid next_rid(const char *what) {
-  static int counter;
-  rid r;
-  snprintf(r.text, sizeof r.text, "%s-%d", what, ++counter);
-  return r;
-}
 
 static void sleep_ms(int ms) {
   struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -161,18 +145,9 @@ static Ccpay__V1__InvoiceOrderResponse *invoice_line(test_client *c, const char 
 /* procsim's record of the payment equals ccpay's: what was captured and refunded. */
 static void assert_procsim_matches(payments_fixture *f, const char *payment_id) {
   test_reply r;
+  char why[512];
   Ccpay__V1__Payment *p = get_payment(f->client, payment_id, &r);
-  procsim_ledger *ledger = malloc(sizeof *ledger);
-  assert_non_null(ledger);
-  assert_true(procsim_read_ledger(&f->control, ledger));
-  const procsim_payment *sim = procsim_find(ledger, p->processor_reference);
-  if (sim == NULL) fail_msg("procsim has no payment %s (%s)", p->processor_reference, p->id);
-  if (sim->captured != p->captured->amount_minor || sim->refunded != p->refunded->amount_minor) {
-    fail_msg("%s: procsim captured %lld refunded %lld; ccpay captured %lld refunded %lld", p->id,
-             (long long)sim->captured, (long long)sim->refunded,
-             (long long)p->captured->amount_minor, (long long)p->refunded->amount_minor);
-  }
-  free(ledger);
+  if (!payments_fixture_procsim_matches(f, p, why, sizeof why)) fail_msg("%s", why);
   test_reply_clear(&r);
 }
 
@@ -219,15 +194,9 @@ static void wait_resolved(test_client *c, const char *payment_id) {
 
 /* Stops ccpayd and proves every invariant of its database offline. */
 static void verify_offline(payments_fixture *f) {
-  test_client_destroy(f->client);
-  f->client = NULL;
-  assert_int_equal(ccpayd_stop(&f->server, CCPAYD_STOP_TIMEOUT_MS), 0);
-  const char *const args[] = {"verify", "--data-dir", f->server.data_dir, NULL};
-  char output[4096];
-  int status = ccpayd_run_program(&f->server, CCPAY_ADMIN_PATH, args, VERIFY_TIMEOUT_MS, output,
-                                  sizeof output);
-  if (status != 0) fail_msg("ccpay-admin verify exited %d:\n%s", status, output);
-  print_message("ccpay-admin verify: %s", output);
+  char why[1024];
+  if (!payments_fixture_verify(f, why, sizeof why)) fail_msg("%s", why);
+  print_message("%s", why);
 }
 
 /* --- The card life, per processor ----------------------------------------------------- */

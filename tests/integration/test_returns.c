@@ -30,10 +30,6 @@
 #include "payment_calls.h"
 #include "payments_fixture.h"
 
-#ifndef CCPAY_ADMIN_PATH
-#error "CCPAY_ADMIN_PATH must name ccpay-admin (set by tests/integration/CMakeLists.txt)"
-#endif
-
 #define RETURNS "/ccpay.v1.ReturnService/"
 #define ADMIN "/ccpay.v1.AdminService/"
 #define TENDER(x) CCPAY__V1__TENDER_TYPE__TENDER_TYPE_##x
@@ -41,20 +37,9 @@
 #define DERIVED(x) CCPAY__V1__REFUND_DERIVATION__REFUND_DERIVATION_##x
 #define RSTATUS(x) CCPAY__V1__RETURN_STATUS__RETURN_STATUS_##x
 
-enum { VERIFY_TIMEOUT_MS = 30000, OVERRIDE_CODE_FAILURES = 5 };
+enum { OVERRIDE_CODE_FAILURES = 5 };
 
 static const char override_code[] = "Counter7Override";
-
-typedef struct rid {
-  char text[48];
-} rid;
-
-static rid next_rid(const char *what) {
-  static int counter;
-  rid r;
-  snprintf(r.text, sizeof r.text, "%s-%d", what, ++counter);
-  return r;
-}
 
 static const void *ok(test_reply *r) {
   assert_reply(r, GRPC_STATUS_OK, NULL, NULL);
@@ -171,6 +156,19 @@ static const Ccpay__V1__ReturnOrder *step_ok(test_client *c, const char *method,
   return ok(r);
 }
 
+/* A new return of lines against ids' order, completed (refunds computed) when complete;
+ * its id into return_id. */
+static void new_return(test_client *c, const order_ids *ids, const return_spec *lines, size_t n,
+                       bool complete, char return_id[TEST_ID_BYTES]) {
+  test_reply r;
+  create_return(c, ids, lines, n, &r);
+  snprintf(return_id, TEST_ID_BYTES, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
+  test_reply_clear(&r);
+  if (!complete) return;
+  step_ok(c, "CompleteReturn", return_id, &r);
+  test_reply_clear(&r);
+}
+
 static void expect_line(const Ccpay__V1__ReturnOrder *ro, size_t i, Ccpay__V1__TenderType tender,
                         int64_t amount, Ccpay__V1__RefundDerivation how, const char *source) {
   assert_true(i < ro->n_refund_lines);
@@ -268,18 +266,9 @@ static Ccpay__V1__Payment *get_payment(test_client *c, const char *id, test_repl
 /* procsim's record of a card payment equals ccpay's: captured and refunded. */
 static void assert_procsim_matches(payments_fixture *f, const char *payment_id) {
   test_reply r;
+  char why[512];
   Ccpay__V1__Payment *p = get_payment(f->client, payment_id, &r);
-  procsim_ledger *ledger = malloc(sizeof *ledger);
-  assert_non_null(ledger);
-  assert_true(procsim_read_ledger(&f->control, ledger));
-  const procsim_payment *sim = procsim_find(ledger, p->processor_reference);
-  if (sim == NULL) fail_msg("procsim has no payment %s", p->id);
-  if (sim->captured != p->captured->amount_minor || sim->refunded != p->refunded->amount_minor) {
-    fail_msg("%s: procsim captured %lld refunded %lld; ccpay captured %lld refunded %lld", p->id,
-             (long long)sim->captured, (long long)sim->refunded,
-             (long long)p->captured->amount_minor, (long long)p->refunded->amount_minor);
-  }
-  free(ledger);
+  if (!payments_fixture_procsim_matches(f, p, why, sizeof why)) fail_msg("%s", why);
   test_reply_clear(&r);
 }
 
@@ -293,16 +282,8 @@ static size_t procsim_payment_count(payments_fixture *f) {
 }
 
 static void verify_offline(payments_fixture *f) {
-  test_client_destroy(f->client);
-  f->client = NULL;
-  assert_int_equal(ccpayd_stop(&f->server, CCPAYD_STOP_TIMEOUT_MS), 0);
-  const char *const args[] = {"verify", "--data-dir", f->server.data_dir, NULL};
-  static char output[1 << 16];
-  int status = ccpayd_run_program(&f->server, CCPAY_ADMIN_PATH, args, VERIFY_TIMEOUT_MS, output,
-                                  sizeof output);
-  size_t len = strlen(output);
-  if (status != 0)
-    fail_msg("ccpay-admin verify exited %d: %s", status, output + (len > 400 ? len - 400 : 0));
+  char why[1024];
+  if (!payments_fixture_verify(f, why, sizeof why)) fail_msg("%s", why);
   f->passed = true;
 }
 
@@ -436,12 +417,8 @@ static void overrides_and_unlinked_refunds(void **state) {
   add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
   submit_and_invoice(c, &ids);
   test_reply r;
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
-  step_ok(c, "CompleteReturn", return_id, &r);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
 
   /* No right and no code. */
   override_line(c, return_id, 1, TENDER(CHECK), NULL, "", &r);
@@ -490,11 +467,7 @@ static void overrides_and_unlinked_refunds(void **state) {
   assert_int_equal(customer_balance(c, ids.customer), 0);
 
   /* Wrong codes are counted, then the caller is locked out, right code or not. */
-  create_return(c, &ids, (return_spec[]){{1, 1}}, 1, &r);
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
-  step_ok(c, "CompleteReturn", return_id, &r);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{1, 1}}, 1, true, return_id);
   for (int i = 0; i < OVERRIDE_CODE_FAILURES; i++) {
     override_line(c, return_id, 1, TENDER(CHECK), NULL, "Wrong0Code", &r);
     assert_reply(&r, GRPC_STATUS_PERMISSION_DENIED, "OVERRIDE_CODE_INVALID", "not the security");
@@ -529,10 +502,8 @@ static void advance_credit_refunds_at_submit(void **state) {
   add_tender(c, &ids, 0, TENDER(CASH), NULL, 5000);
   submit_and_invoice(c, &ids);
   test_reply r;
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, false, return_id);
   const Ccpay__V1__ReturnOrder *ro = step_ok(c, "CompleteReturn", return_id, &r);
   expect_line(ro, 0, TENDER(CHECK), 3000, DERIVED(CURRENCY_REFUND_METHOD), ids.payments[0]);
   test_reply_clear(&r);
@@ -574,10 +545,8 @@ static void replacement_with_apply_credit(void **state) {
   add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
   submit_and_invoice(c, &ids);
   test_reply r;
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, false, return_id);
 
   replace(c, return_id, ids.customer, true, &r);
   const Ccpay__V1__Order *o = ok(&r);
@@ -608,11 +577,7 @@ static void replacement_with_apply_credit(void **state) {
   assert_int_equal(customer_balance(c, ids.customer), -3000); /* until the replacement ships */
 
   /* Apply credit after CompleteReturn computed the refunds: start again. */
-  create_return(c, &ids, (return_spec[]){{1, 1}}, 1, &r);
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
-  step_ok(c, "CompleteReturn", return_id, &r);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{1, 1}}, 1, true, return_id);
   replace(c, return_id, ids.customer, true, &r);
   assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "REFUNDS_ALREADY_COMPUTED", "start again");
   test_reply_clear(&r);
@@ -749,10 +714,8 @@ static void gift_card_and_standalone_returns(void **state) {
   submit_and_invoice(c, &ids);
   assert_int_equal(balance_of(c, "gift_card:GC-2026-0100"), 0);
   test_reply r;
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, false, return_id);
   const Ccpay__V1__ReturnOrder *ro = step_ok(c, "CompleteReturn", return_id, &r);
   expect_line(ro, 0, TENDER(GIFT_CARD_INTERNAL), 3000, DERIVED(SAME_STORED_VALUE), ids.payments[0]);
   assert_string_equal(ro->refund_lines[0]->reference, number);
@@ -809,12 +772,8 @@ static void lost_refund_answer_resolves_once(void **state) {
   add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
   submit_and_invoice(c, &ids);
   test_reply r;
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
-  step_ok(c, "CompleteReturn", return_id, &r);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
   step_ok(c, "SubmitReturn", return_id, &r);
   test_reply_clear(&r);
   /* procsim refunds, then drops the answer (and the adapter's resend's). */
@@ -925,12 +884,8 @@ static void bad_input_changes_nothing(void **state) {
   expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "code:");
 
   /* A good return, then overrides that are malformed. */
-  create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
   char return_id[TEST_ID_BYTES];
-  snprintf(return_id, sizeof return_id, "%s", ((const Ccpay__V1__ReturnOrder *)ok(&r))->id);
-  test_reply_clear(&r);
-  step_ok(c, "CompleteReturn", return_id, &r);
-  test_reply_clear(&r);
+  new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
   override_line(c, return_id, 1, TENDER(ACH), NULL, override_code, &r);
   expect_refused(&r, GRPC_STATUS_INVALID_ARGUMENT, "FIELD_INVALID", "tender_type");
   override_line(c, return_id, 1, TENDER(CARD), NULL, override_code, &r);

@@ -200,3 +200,39 @@ int payments_fixture_teardown(void **state) {
   free(f);
   return server_clean && procsim_clean ? 0 : -1;
 }
+
+bool payments_fixture_verify(payments_fixture *f, char *why, size_t why_size) {
+  enum { VERIFY_TIMEOUT_MS = 30000 };
+  test_client_destroy(f->client);
+  f->client = NULL;
+  if (ccpayd_stop(&f->server, CCPAYD_STOP_TIMEOUT_MS) != 0) {
+    snprintf(why, why_size, "ccpayd did not stop cleanly");
+    return false;
+  }
+  const char *const args[] = {"verify", "--data-dir", f->server.data_dir, NULL};
+  static char output[1 << 16];
+  int status = ccpayd_run_program(&f->server, CCPAY_ADMIN_PATH, args, VERIFY_TIMEOUT_MS, output,
+                                  sizeof output);
+  size_t len = strlen(output), tail = len > why_size / 2 ? len - why_size / 2 : 0;
+  snprintf(why, why_size, "ccpay-admin verify exited %d: %s", status, output + tail);
+  return status == 0;
+}
+
+bool payments_fixture_procsim_matches(payments_fixture *f, const Ccpay__V1__Payment *p, char *why,
+                                      size_t why_size) {
+  procsim_ledger *ledger = malloc(sizeof *ledger);
+  bool read = ledger != NULL && procsim_read_ledger(&f->control, ledger);
+  const procsim_payment *sim = read ? procsim_find(ledger, p->processor_reference) : NULL;
+  bool same = sim != NULL && sim->captured == p->captured->amount_minor &&
+              sim->refunded == p->refunded->amount_minor;
+  if (sim == NULL) {
+    snprintf(why, why_size, "procsim has no payment %s (%s)", p->processor_reference, p->id);
+  } else if (!same) {
+    snprintf(why, why_size,
+             "%s: procsim captured %lld refunded %lld; ccpay captured %lld refunded %lld", p->id,
+             (long long)sim->captured, (long long)sim->refunded,
+             (long long)p->captured->amount_minor, (long long)p->refunded->amount_minor);
+  }
+  free(ledger);
+  return same;
+}

@@ -10,6 +10,9 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "ccpay/v1/payment.pb-c.h"
 
 #include "ccpayd_process.h"
 #include "procsim_control.h"
@@ -43,6 +46,15 @@ bool payments_fixture_wait_adapter(payments_fixture *f, const char *processor, i
 
 /* The pid of processor's adapter as ccpayd's log last reported it; 0 when unknown. */
 int payments_fixture_adapter_pid(const payments_fixture *f, const char *processor);
+
+/* Stops ccpayd (closing the client) and proves every invariant of its database with
+ * `ccpay-admin verify`. False with why (its output's end) when verify did not pass. */
+bool payments_fixture_verify(payments_fixture *f, char *why, size_t why_size);
+
+/* Whether procsim's record of card payment p (by its processor reference) holds what
+ * ccpay's does: captured and refunded. False with why when not. */
+bool payments_fixture_procsim_matches(payments_fixture *f, const Ccpay__V1__Payment *p, char *why,
+                                      size_t why_size);
 
 /* Restarts ccpayd on the same data directory (after ccpayd_kill or ccpayd_stop),
  * reconnecting the client and waiting for the adapters. */

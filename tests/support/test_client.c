@@ -5,6 +5,7 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,4 +410,11 @@ grpc_status_code test_stream_finish(test_stream *s, int wait_ms, test_reply *out
   grpc_completion_queue_destroy(s->queue);
   free(s);
   return out->status;
+}
+
+rid next_rid(const char *what) {
+  static atomic_int counter;
+  rid r;
+  snprintf(r.text, sizeof r.text, "%s-%d", what, atomic_fetch_add(&counter, 1) + 1);
+  return r;
 }

@@ -64,6 +64,12 @@ grpc_status_code test_client_call_raw(test_client *client, const char *method, c
                                       const ProtobufCMessageDescriptor *reply_descriptor,
                                       int timeout_ms, test_reply *out);
 
+/* A request_id never used before in this process: "what-N". */
+typedef struct rid {
+  char text[48];
+} rid;
+rid next_rid(const char *what);
+
 /* Frees out->message; the rest of *out stays readable. */
 void test_reply_clear(test_reply *out);
 
