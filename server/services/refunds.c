@@ -8,6 +8,7 @@
 #include "domain/money.h"
 #include "domain/payment.h"
 #include "domain/refund.h"
+#include "payment_gateway.h"
 #include "payment_service.h"
 #include "storage/ledger.h"
 #include "storage/payments.h"
@@ -132,6 +133,13 @@ static ccpay_err issue_card(store_txn *txn, payment_flow *f, Ccpay__V1__RefundLi
   ccpay_err rc = payment_read(txn, l->target_payment_id, a, &p, error);
   if (rc != CCPAY_OK) return rc;
   bool unlinked = strcmp(l->target_payment_id, l->source_payment_id) != 0;
+  /* The account may have changed since the override: asked again before any call. */
+  if (unlinked && !payment_gateway_unlinked_refunds(payment_flow_env(f), p->card->processor)) {
+    return ccpay_error_set(error, CCPAY_ERR_UNLINKED_REFUND_NOT_ALLOWED,
+                           "refund line %d: %s does not allow unlinked refunds on this account "
+                           "now; override the line to another tender",
+                           l->line_number, p->card->processor);
+  }
   if (unlinked) rc = charge_source(txn, l, l->amount->amount_minor, a, error);
   if (rc == CCPAY_OK) {
     rc = payment_flow_add_operation(f, txn, p, CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_REFUND,

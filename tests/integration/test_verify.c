@@ -27,6 +27,7 @@
 #include "storage/ledger.h"
 #include "storage/orders.h"
 #include "storage/payments.h"
+#include "storage/returns.h"
 #include "storage/store.h"
 #include "store_fixture.h"
 #include "test_records.h"
@@ -1031,6 +1032,97 @@ static void test_succeeded_capture_unposted(void **state) {
                    "a SUCCEEDED CAPTURE names no entry", NULL);
 }
 
+/* --- Returns and refund checks --------------------------------------------------------- */
+
+enum { RMA_SAMPLE = 50, RCK_SAMPLE = 51 };
+
+/* A return of Ann's with no original order: one line crediting 10.00, refund lines
+ * holding refunds (10.00 when whole). */
+static Ccpay__V1__ReturnOrder *sample_return(int64_t refunds) {
+  arena *a = test_arena;
+  Ccpay__V1__ReturnOrder *r = arena_alloc(a, sizeof *r);
+  Ccpay__V1__ReturnLine *line = arena_alloc(a, sizeof *line);
+  Ccpay__V1__RefundLine *refund = arena_alloc(a, sizeof *refund);
+  Ccpay__V1__ReturnTotals *totals = arena_alloc(a, sizeof *totals);
+  Ccpay__V1__ReturnLine **lines = arena_alloc(a, sizeof *lines);
+  Ccpay__V1__RefundLine **refunds_list = arena_alloc(a, sizeof *refunds_list);
+  assert_true(r && line && refund && totals && lines && refunds_list);
+  ccpay__v1__return_order__init(r);
+  ccpay__v1__return_line__init(line);
+  ccpay__v1__refund_line__init(refund);
+  ccpay__v1__return_totals__init(totals);
+  r->id = test_records_id(a, ID_RETURN, RMA_SAMPLE);
+  r->customer_id = test_records_id(a, ID_CUSTOMER, CUS_ANN);
+  r->currency_code = "USD";
+  r->status = CCPAY__V1__RETURN_STATUS__RETURN_STATUS_COMPLETED;
+  line->line_number = 1;
+  line->quantity = 1;
+  line->net_amount = test_records_money(a, "USD", 1000);
+  line->tax_amount = test_records_money(a, "USD", 0);
+  line->total_amount = test_records_money(a, "USD", 1000);
+  totals->net_total = test_records_money(a, "USD", 1000);
+  totals->tax_total = test_records_money(a, "USD", 0);
+  totals->total = test_records_money(a, "USD", 1000);
+  totals->issued_total = test_records_money(a, "USD", 0);
+  refund->line_number = 1;
+  refund->tender_type = CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK;
+  refund->amount = test_records_money(a, "USD", refunds);
+  refund->status = CCPAY__V1__REFUND_LINE_STATUS__REFUND_LINE_STATUS_PENDING;
+  lines[0] = line;
+  refunds_list[0] = refund;
+  r->lines = lines;
+  r->n_lines = 1;
+  r->refund_lines = refunds_list;
+  r->n_refund_lines = 1;
+  r->totals = totals;
+  r->version = 1;
+  return r;
+}
+
+static ccpay_err corrupt_return_refunds(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  return returns_put(txn, NULL, sample_return(900), error);
+}
+
+static void test_return_refunds_do_not_add_up(void **state) {
+  (void)state;
+  expect_violation(corrupt_return_refunds, "refund lines hold 900, the return credits 1000", NULL);
+}
+
+static ccpay_err corrupt_return_unindexed(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__ReturnOrder *r = sample_return(1000);
+  ccpay_err err = returns_put(txn, NULL, r, error);
+  key_builder k;
+  assert_true(returns_index_key(r, RMA_SAMPLE, STORE_DB_RETURNS_BY_STATUS, &k));
+  if (err == CCPAY_OK) delete_key(txn, STORE_DB_RETURNS_BY_STATUS, k.bytes, k.len);
+  return err;
+}
+
+static void test_return_unindexed(void **state) {
+  (void)state;
+  char id[ID_TEXT_BYTES_MAX];
+  id_format(ID_RETURN, RMA_SAMPLE, id);
+  expect_violation(corrupt_return_unindexed, id, "has no entry in returns_by_status", NULL);
+}
+
+static ccpay_err corrupt_refund_check_customer(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  Ccpay__V1__RefundCheck *c = arena_alloc(test_arena, sizeof *c);
+  assert_non_null(c);
+  ccpay__v1__refund_check__init(c);
+  c->id = test_records_id(test_arena, ID_REFUND_CHECK, RCK_SAMPLE);
+  c->customer_id = test_records_id(test_arena, ID_CUSTOMER, 99);
+  c->amount = test_records_money(test_arena, "USD", 500);
+  c->status = CCPAY__V1__REFUND_CHECK_STATUS__REFUND_CHECK_STATUS_PENDING_APPROVAL;
+  return refund_checks_put(txn, NULL, c, error);
+}
+
+static void test_refund_check_unknown_customer(void **state) {
+  (void)state;
+  expect_violation(corrupt_refund_check_customer, "names customer", "which does not exist", NULL);
+}
+
 /* --- Usage -------------------------------------------------------------------------------- */
 
 static void test_no_database(void **state) {
@@ -1104,6 +1196,9 @@ int main(void) {
       cmocka_unit_test(test_transaction_unlisted),
       cmocka_unit_test(test_open_transaction_not_in_open_list),
       cmocka_unit_test(test_resolved_transaction_in_open_list),
+      cmocka_unit_test(test_return_refunds_do_not_add_up),
+      cmocka_unit_test(test_return_unindexed),
+      cmocka_unit_test(test_refund_check_unknown_customer),
       cmocka_unit_test(test_open_list_names_missing_transaction),
       cmocka_unit_test(test_payment_order_does_not_list_it),
       cmocka_unit_test(test_payment_customer_differs),
