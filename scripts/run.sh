@@ -146,6 +146,14 @@ ccpayd answers server reflection, so no .proto files are needed. Try, from anoth
   \$b --data '{"order_id":"ORD_ID","lines":[{"line_number":1,"quantity":2}],"request_id":"demo-5"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/InvoiceOrder
 
+  # a return of one mug (RMA_ID from CreateReturn): CompleteReturn shows the refund going
+  # back to the same card; InvoiceReturn (the goods arrived) refunds it through Stripe:
+  \$b --data '{"return_order":{"customer_id":"CUS_ID","original_order_id":"ORD_ID","lines":[{"original_line_number":1,"quantity":1,"reason_code":"DAMAGED"}]},"request_id":"demo-6"}' \\
+    http://127.0.0.1:$port/ccpay.v1.ReturnService/CreateReturn
+  \$b --data '{"return_id":"RMA_ID","request_id":"demo-7"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/CompleteReturn
+  \$b --data '{"return_id":"RMA_ID","request_id":"demo-8"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/SubmitReturn
+  \$b --data '{"return_id":"RMA_ID","request_id":"demo-9"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/InvoiceReturn
+
   $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --data '{"follow":true}' \\
     http://127.0.0.1:$port/ccpay.v1.LedgerService/StreamEntries
 
