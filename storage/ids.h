@@ -21,6 +21,7 @@ typedef enum id_kind {
   ID_RETURN,   /* rma_ */
   ID_INVOICE,  /* inv_ */
   ID_ENTRY,    /* je_  */
+  ID_TOKEN,    /* tok_ */
   ID_KIND_COUNT
 } id_kind;
 

@@ -46,6 +46,10 @@ typedef enum store_db {
   STORE_DB_PAYMENTS,            /* id BE -> ccpay.v1.Payment */
   STORE_DB_TRANSACTIONS,        /* id BE -> ccpay.v1.Transaction */
   STORE_DB_TRANSACTIONS_OPEN,   /* id BE -> "" while PENDING or UNKNOWN (recovery's list) */
+  /* --- Security --- */
+  STORE_DB_TOKENS,         /* id BE -> ccpay.v1.Token (never its secret) */
+  STORE_DB_TOKENS_BY_HASH, /* SHA-256 of the secret (32 bytes) -> id BE */
+  STORE_DB_AUDIT,          /* sequence BE -> ccpay.v1.AuditRecord (append-only) */
   STORE_DB_COUNT
 } store_db;
 
@@ -153,6 +157,11 @@ typedef void (*store_write_done_fn)(store_write *w);
 /* A write command, owned by the submitter until done runs. */
 struct store_write {
   store_write_execute_fn execute;
+  /* Optional. When execute fails, its changes are rolled back, then this runs in a new
+   * nested transaction of the batch and its changes are kept (committed with the batch)
+   * although the command's result stays execute's error: how a failed call still leaves
+   * its audit record. Its own failure is logged and changes nothing else. */
+  store_write_execute_fn after_failure;
   store_write_done_fn done;
   void *context;     /* the submitter's */
   ccpay_err result;  /* set before done: CCPAY_OK only if executed and durable */

@@ -17,7 +17,8 @@ typedef enum ccpay_err {
   CCPAY_ERR_FIELD_INVALID,          /* INVALID_ARGUMENT: a field's value is malformed */
   CCPAY_ERR_FIELD_OUT_OF_RANGE,     /* INVALID_ARGUMENT: a number or length outside its limits */
   CCPAY_ERR_UNKNOWN_CURRENCY,       /* INVALID_ARGUMENT: not an ISO 4217 code we know */
-  CCPAY_ERR_CARD_DATA_IN_TEXT,      /* INVALID_ARGUMENT: a card number in a free-text field */
+  CCPAY_ERR_CARD_DATA_IN_TEXT,      /* INVALID_ARGUMENT: a card number in a free-text field
+                                       (reason CARD_NUMBER_IN_TEXT) */
   CCPAY_ERR_NOT_FOUND,              /* NOT_FOUND */
   CCPAY_ERR_IDEMPOTENCY_KEY_REUSED, /* FAILED_PRECONDITION: same request_id, other request */
   CCPAY_ERR_INVALID_STATE,          /* FAILED_PRECONDITION: not allowed in the current state */
@@ -36,6 +37,10 @@ typedef enum ccpay_err {
   CCPAY_ERR_PAYMENT_IN_PROGRESS,    /* ABORTED: another operation on it is in flight */
   CCPAY_ERR_AMOUNT_EXCEEDED,        /* FAILED_PRECONDITION: over what is authorized, etc. */
   CCPAY_ERR_CAPABILITY_MISSING,     /* FAILED_PRECONDITION: the processor cannot do it */
+  /* --- Security (authentication, authorization, transport) --- */
+  CCPAY_ERR_UNAUTHENTICATED,   /* UNAUTHENTICATED: no, unknown, revoked or expired token */
+  CCPAY_ERR_PERMISSION_DENIED, /* PERMISSION_DENIED: the caller's role lacks the permission */
+  CCPAY_ERR_AUTH_RATE_LIMITED, /* RESOURCE_EXHAUSTED: too many failed authentications */
   CCPAY_ERR_COUNT
 } ccpay_err;
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "gateway/supervisor.h"
 #include "rpc/rpc.h"
+#include "services/auth.h"
 #include "services/payment_flow.h"
 #include "services/services.h"
 #include "storage/store.h"
@@ -39,7 +40,14 @@ static int serve(const ccpayd_config *config, service_env *env) {
   ledger_feed *feed = env->feed;
   size_t method_count = 0;
   const rpc_method *methods = services_methods(env, &method_count);
+  auth *authenticator = auth_create(env->store);
+  if (authenticator == NULL) {
+    fprintf(stderr, "ccpayd: out of memory\n");
+    return 1;
+  }
   rpc_server_options options = {
+      .authenticate = auth_authenticate,
+      .authenticate_context = authenticator,
       .listen_address = config->listen,
       .threads = config->threads,
       .request_bytes_max = REQUEST_BYTES_MAX,
@@ -53,12 +61,14 @@ static int serve(const ccpayd_config *config, service_env *env) {
   ccpay_error error;
   if (rpc_server_start(&options, &server, &port, &error) != CCPAY_OK) {
     fprintf(stderr, "ccpayd: %s\n", error.message);
+    auth_destroy(authenticator);
     return 1;
   }
   if (config->port_file[0] != '\0' && !write_port_file(config->port_file, port)) {
     fprintf(stderr, "ccpayd: --port-file: cannot write %s\n", config->port_file);
     ledger_feed_close(feed);
     rpc_server_stop(server, 0);
+    auth_destroy(authenticator);
     return 1;
   }
   rpc_server_set_serving(server, true);
@@ -76,6 +86,7 @@ static int serve(const ccpayd_config *config, service_env *env) {
   /* Followers of the ledger would wait for entries that never come: end them first. */
   ledger_feed_close(feed);
   rpc_server_stop(server, SHUTDOWN_DRAIN_MS);
+  auth_destroy(authenticator);
   return 0;
 }
 

@@ -49,5 +49,6 @@ size_t order_service_methods(service_env *env, rpc_method *out);
 size_t ledger_service_methods(service_env *env, rpc_method *out);
 size_t payment_service_methods(service_env *env, rpc_method *out);
 size_t stored_value_service_methods(service_env *env, rpc_method *out);
+size_t admin_service_methods(service_env *env, rpc_method *out);
 
 #endif

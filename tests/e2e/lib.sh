@@ -18,6 +18,9 @@
 #   HELPER_PIDS      pids of other processes the script started (e.g. ccpay-procsim); the
 #                    script appends to it
 #   BUF_CACHE_DIR    (exported) $WORK/buf-cache, keeping buf's cache out of the home
+#   ADMIN            ccpay-admin, next to CCPAYD
+#   TOKEN            the bearer token buf_curl sends ("" sends none); start_server creates
+#                    an admin token offline before the first start (agent e2e-admin)
 # and, once start_server returns:
 #   URL              http://127.0.0.1:PORT of that ccpayd
 #
@@ -28,7 +31,9 @@
 #   expect_contains TEXT NEEDLE WHAT fail unless TEXT contains NEEDLE
 #   field JSON PATH                  value at a dotted path ("a.0.b"); "" if absent
 #   error_reason ERROR_JSON          the google.rpc.ErrorInfo reason of a buf curl error
-#   buf_curl ARGS...                 buf curl, bounded, plaintext HTTP/2 gRPC
+#   buf_curl ARGS...                 buf curl, bounded, plaintext HTTP/2 gRPC, with
+#                                    `authorization: Bearer $TOKEN` when TOKEN is set
+#   make_token ROLE AGENT [DURATION] a new token of ROLE on stdout (ccpay-admin, offline)
 #   call_ok METHOD JSON              the reply on stdout; fails the script on any error
 #   call_error METHOD JSON           the gRPC error JSON on stdout; fails the script if the
 #                                    call succeeds or the failure is not a gRPC error
@@ -50,6 +55,8 @@ fi
 CCPAYD=$1
 BUF=$2
 NODE=$3
+ADMIN=$(dirname "$CCPAYD")/ccpay-admin
+TOKEN=""
 CALL_TIMEOUT_S=30 # one buf curl, reflection included
 START_POLLS=100   # x 0.1 s for the port file
 STOP_POLLS=150    # x 0.1 s for the exit after SIGTERM (the drain is 5 s)
@@ -120,7 +127,16 @@ error_reason() { # ERROR_JSON
 }
 
 buf_curl() { # ARGS...: bounded, plaintext HTTP/2 gRPC
-  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"
+  local auth=()
+  [[ -z $TOKEN ]] || auth=(-H "authorization: Bearer $TOKEN")
+  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc --http2-prior-knowledge "${auth[@]}" "$@"
+}
+
+make_token() { # ROLE AGENT [DURATION]
+  local expires=()
+  (($# < 3)) || expires=(--expires "$3")
+  "$ADMIN" token create --data-dir "$WORK/data" --role "$1" --agent "$2" "${expires[@]}" \
+    2>>"$LOG" || fail "ccpay-admin token create --role $1 failed"
 }
 
 # Calls METHOD with JSON; the reply goes to stdout; fails the script on any error.
@@ -151,6 +167,7 @@ count_items() { # METHOD LIST_FIELD
 }
 
 start_server() {
+  [[ -n $TOKEN ]] || TOKEN=$(make_token admin e2e-admin)
   "$CCPAYD" --listen 127.0.0.1:0 --plaintext --data-dir "$WORK/data" \
     --port-file "$WORK/port" "$@" >>"$LOG" 2>&1 &
   PID=$!

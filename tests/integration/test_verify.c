@@ -494,7 +494,7 @@ static void test_sample_passes(void **state) {
    * posting rows and 2 open transactions. */
   assert_string_equal(r.out,
                       "ok: 6 entries, 9 accounts, 2 customers, 3 orders, 1 invoices, "
-                      "3 payments, 6 transactions, 27 index entries\n");
+                      "3 payments, 6 transactions, 27 index entries, 0 tokens, 0 audit records\n");
   assert_string_equal(r.err, "");
 }
 

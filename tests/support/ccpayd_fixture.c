@@ -9,6 +9,7 @@ bool ccpayd_fixture_start(ccpayd_fixture *f) {
   test_client_destroy(f->client);
   f->client = test_client_create(f->server.port);
   if (f->client == NULL) fprintf(stderr, "ccpayd_fixture: no client: out of memory\n");
+  if (f->client != NULL) test_client_set_token(f->client, f->server.admin_token);
   return f->client != NULL;
 }
 
