@@ -216,8 +216,9 @@ ccpay_err rpc_server_start(const rpc_server_options *o, rpc_server **out, int *p
   grpc_server_credentials_release(credentials);
   if (port == 0) {
     rc = ccpay_error_set(error, CCPAY_ERR_INTERNAL,
-                         "listen: cannot bind %s (in use, or not an address of this host)",
-                         o->listen_address);
+                         "listen: cannot bind %s (in use, or not an address of this host%s)",
+                         o->listen_address,
+                         o->tls != NULL ? ", or the TLS certificate and key do not fit" : "");
     goto fail;
   }
   grpc_server_start(s->server);

@@ -21,6 +21,8 @@
 #   ADMIN            ccpay-admin, next to CCPAYD
 #   TOKEN            the bearer token buf_curl sends ("" sends none); start_server creates
 #                    an admin token offline before the first start (agent e2e-admin)
+#   SERVER_TLS       (array) ccpayd's TLS flags; empty means --plaintext and http://
+#   CLIENT_TLS       (array) buf curl's TLS flags when SERVER_TLS is set (https://)
 # and, once start_server returns:
 #   URL              http://127.0.0.1:PORT of that ccpayd
 #
@@ -39,7 +41,7 @@
 #                                    call succeeds or the failure is not a gRPC error
 #   count_items METHOD LIST_FIELD    how many LIST_FIELD items one {"pageSize": 200} page has
 #   start_server [ARGS...]           start ccpayd on 127.0.0.1:0 (port file) with extra ARGS,
-#                                    set PID and URL
+#                                    plaintext or SERVER_TLS; set PID and URL
 #   stop_server                      SIGTERM, bounded wait, exit status must be 0
 #   stop_server_checked              stop_server, fail on a sanitizer report in $LOG, pass
 #
@@ -57,6 +59,8 @@ BUF=$2
 NODE=$3
 ADMIN=$(dirname "$CCPAYD")/ccpay-admin
 TOKEN=""
+SERVER_TLS=() # ccpayd's TLS flags (--tls-cert ...); empty: --plaintext
+CLIENT_TLS=() # buf curl's TLS flags (--cacert ...), used when SERVER_TLS is set
 CALL_TIMEOUT_S=30 # one buf curl, reflection included
 START_POLLS=100   # x 0.1 s for the port file
 STOP_POLLS=150    # x 0.1 s for the exit after SIGTERM (the drain is 5 s)
@@ -126,10 +130,11 @@ error_reason() { # ERROR_JSON
   ' "$1"
 }
 
-buf_curl() { # ARGS...: bounded, plaintext HTTP/2 gRPC
-  local auth=()
+buf_curl() { # ARGS...: bounded HTTP/2 gRPC, plaintext or (SERVER_TLS set) TLS
+  local auth=() transport=(--http2-prior-knowledge)
   [[ -z $TOKEN ]] || auth=(-H "authorization: Bearer $TOKEN")
-  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc --http2-prior-knowledge "${auth[@]}" "$@"
+  ((${#SERVER_TLS[@]} == 0)) || transport=("${CLIENT_TLS[@]}")
+  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc "${transport[@]}" "${auth[@]}" "$@"
 }
 
 make_token() { # ROLE AGENT [DURATION]
@@ -168,7 +173,10 @@ count_items() { # METHOD LIST_FIELD
 
 start_server() {
   [[ -n $TOKEN ]] || TOKEN=$(make_token admin e2e-admin)
-  "$CCPAYD" --listen 127.0.0.1:0 --plaintext --data-dir "$WORK/data" \
+  local transport=(--plaintext) scheme=http
+  ((${#SERVER_TLS[@]} == 0)) || transport=("${SERVER_TLS[@]}") scheme=https
+  rm -f "$WORK/port"
+  "$CCPAYD" --listen 127.0.0.1:0 "${transport[@]}" --data-dir "$WORK/data" \
     --port-file "$WORK/port" "$@" >>"$LOG" 2>&1 &
   PID=$!
   local i
@@ -178,7 +186,7 @@ start_server() {
     sleep 0.1
   done
   [[ -s $WORK/port ]] || fail "no port file after $((START_POLLS / 10)) s"
-  URL="http://127.0.0.1:$(cat "$WORK/port")"
+  URL="$scheme://127.0.0.1:$(cat "$WORK/port")"
 }
 
 stop_server() { # graceful: SIGTERM, bounded wait, exit status 0

@@ -72,25 +72,6 @@ test_client *test_client_create_target(const char *target) {
   return client;
 }
 
-test_client *test_client_create_tls(int port, const char *root_pem, const char *cert_pem,
-                                    const char *key_pem) {
-  grpc_init();
-  test_client *client = calloc(1, sizeof *client);
-  if (client == NULL) return NULL;
-  char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%d", port);
-  grpc_ssl_pem_key_cert_pair pair = {.private_key = key_pem, .cert_chain = cert_pem};
-  grpc_channel_credentials *credentials = grpc_ssl_credentials_create(
-      root_pem, cert_pem != NULL && key_pem != NULL ? &pair : NULL, NULL, NULL);
-  grpc_arg override = {.type = GRPC_ARG_STRING,
-                       .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
-                       .value.string = "localhost"};
-  grpc_channel_args args = {.num_args = 1, .args = &override};
-  client->channel = grpc_channel_create(target, credentials, &args);
-  grpc_channel_credentials_release(credentials);
-  return client;
-}
-
 void test_client_destroy(test_client *client) {
   if (client == NULL) return;
   grpc_channel_destroy(client->channel);

@@ -46,12 +46,6 @@ test_client *test_client_create(int port);
 /* The same for any gRPC target, e.g. "unix:/tmp/x/stripe.sock" (an adapter's socket). */
 test_client *test_client_create_target(const char *target);
 
-/* TLS to 127.0.0.1:port checked against the PEM CA root_pem (server name overridden to
- * "localhost"), with a client certificate when cert_pem and key_pem are non-NULL. NULL
- * only if out of memory. */
-test_client *test_client_create_tls(int port, const char *root_pem, const char *cert_pem,
-                                    const char *key_pem);
-
 /* Sends `authorization: Bearer <token>` with every later call and stream of client
  * (copied; NULL or "" sends none). The fixtures set an admin token, so tests that do not
  * think about authentication still pass it. */
