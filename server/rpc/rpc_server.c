@@ -88,6 +88,9 @@ static ccpay_err build_method_table(rpc_server *s, const rpc_server_options *o,
     CHECK(m->request_descriptor != NULL && m->reply_descriptor != NULL);
     CHECK((m->kind == RPC_BIDI_PER_MESSAGE) == (m->on_message != NULL));
     CHECK((m->kind == RPC_BIDI_PER_MESSAGE) == (m->handler == NULL));
+    /* Authentication runs where a request is first decoded, which a bidi call skips:
+     * only open methods (reflection) may be bidi. */
+    CHECK(m->kind != RPC_BIDI_PER_MESSAGE || m->permission == NULL);
     for (size_t j = 0; j < i; j++) CHECK(strcmp(s->methods[j].name, m->name) != 0);
   }
   return CCPAY_OK;
