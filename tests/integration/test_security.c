@@ -16,6 +16,7 @@
 #include "base/limits.h"
 #include "ccpay/v1/admin.pb-c.h"
 #include "ccpay/v1/customer.pb-c.h"
+#include "ccpay/v1/payment.pb-c.h"
 #include "ccpayd_fixture.h"
 #include "domain/roles.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -355,6 +356,29 @@ static void test_audit_of_a_session(void **state) {
   assert_string_equal(((const Ccpay__V1__Order *)r.message)->audit->created_by, "csr-7");
   test_reply_clear(&r);
 
+  /* Cash for the whole order (the write path of mutations), then SubmitOrder (the path of
+   * payment flows, which here has no processor to call). */
+  Ccpay__V1__Money cash = CCPAY__V1__MONEY__INIT;
+  cash.currency_code = "USD";
+  cash.amount_minor = 2500;
+  Ccpay__V1__Payment payment = CCPAY__V1__PAYMENT__INIT;
+  payment.tender_type = CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CASH;
+  payment.amount = &cash;
+  Ccpay__V1__AddPaymentRequest add = CCPAY__V1__ADD_PAYMENT_REQUEST__INIT;
+  add.order_id = order_id;
+  add.payment = &payment;
+  add.request_id = "s-pay";
+  test_client_call(csr, "/ccpay.v1.OrderService/AddPayment", &add.base,
+                   &ccpay__v1__payment__descriptor, 0, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  char payment_id[TEST_ID_BYTES];
+  snprintf(payment_id, sizeof payment_id, "%s", ((const Ccpay__V1__Payment *)r.message)->id);
+  assert_string_equal(((const Ccpay__V1__Payment *)r.message)->audit->created_by, "csr-7");
+  test_reply_clear(&r);
+  call_submit_order(csr, "s-submit", order_id, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  test_reply_clear(&r);
+
   /* A change the writer refuses: audited with its outcome. */
   Ccpay__V1__HoldOrderRequest hold = CCPAY__V1__HOLD_ORDER_REQUEST__INIT;
   hold.order_id = "ord_0000000000001";
@@ -380,10 +404,13 @@ static void test_audit_of_a_session(void **state) {
       "ccpay-admin token create",
       "/ccpay.v1.CustomerService/CreateCustomer",
       "/ccpay.v1.OrderService/CreateOrder",
+      "/ccpay.v1.OrderService/AddPayment",
+      "/ccpay.v1.OrderService/SubmitOrder",
       "/ccpay.v1.OrderService/HoldOrder",
       "/ccpay.v1.CustomerService/SearchCustomers",
   };
-  static const char *const outcomes[] = {"OK", "OK", "OK", "OK", "NOT_FOUND", "UNAUTHENTICATED"};
+  static const char *const outcomes[] = {"OK", "OK", "OK",        "OK",
+                                         "OK", "OK", "NOT_FOUND", "UNAUTHENTICATED"};
   enum { EXPECTED = sizeof methods / sizeof methods[0] };
   /* The (unfiltered) wait for every record is bounded: the failed authentication's record
    * is written without holding up its answer. */
@@ -404,6 +431,10 @@ static void test_audit_of_a_session(void **state) {
   assert_non_null(strstr(seen.targets[3], order_id));
   assert_non_null(strstr(seen.targets[3], customer_id));
   assert_non_null(strstr(seen.after[1], "role=csr agent_id=csr-7"));
+  assert_non_null(strstr(seen.targets[4], payment_id));
+  assert_non_null(strstr(seen.targets[5], order_id));
+  assert_string_equal(seen.agent[5], "csr-7");
+  assert_string_equal(seen.agent[7], ""); /* an unknown token names nobody */
 
   /* The follower saw the same records, in the same order, as they were committed. */
   for (size_t i = 0; i < EXPECTED; i++) {
@@ -424,7 +455,7 @@ static void test_audit_of_a_session(void **state) {
   int status =
       ccpayd_run_program(&f->server, ccpayd_admin_path(), args, 30000, output, sizeof output);
   if (status != 0) fail_msg("verify: %s", output);
-  assert_non_null(strstr(output, "2 tokens, 6 audit records"));
+  assert_non_null(strstr(output, "2 tokens, 8 audit records"));
   f->passed = true;
 }
 
