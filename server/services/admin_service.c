@@ -1,7 +1,6 @@
 /* ccpay.v1.AdminService. This file holds the security part: agent tokens (CreateToken,
  * RevokeToken, ListTokens) and the audit trail (StreamAudit). Writes go through
  * mutation.c like every other change, so each is idempotent and audited there. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "common.h"
 #include "domain/roles.h"
 #include "domain/validate.h"
-#include "ledger_feed.h"
+#include "feed_stream.h"
 #include "mutation.h"
 #include "paging.h"
 #include "services.h"
@@ -214,121 +213,29 @@ static void list_tokens(rpc_call *call, const ProtobufCMessage *message) {
   service_reply_or_fail(call, rc, rc == CCPAY_OK ? &reply.base : NULL, &error);
 }
 
-/* --- StreamAudit ---------------------------------------------------------------------- *
- * As StreamEntries (ledger_service.c): replay in batches, one snapshot each, then park on
- * the feed the writer's commit listener wakes. Exactly one of these holds the stream at a
- * time: a send in flight, a read on some thread, or the feed's parked list. */
+/* --- StreamAudit ---------------------------------------------------------------------- */
 
-typedef struct audit_stream {
-  ledger_waiter waiter; /* first: the feed hands this back */
-  rpc_call *call;
-  service_env *env;
-  uint64_t after; /* the last sequence sent */
-  bool follow;
-  atomic_bool finished;
-  arena *batch_arena;
-  Ccpay__V1__AuditRecord **batch;
-  size_t batch_count, batch_next;
-} audit_stream;
-
-static void audit_stream_read(audit_stream *st);
-
-static void audit_stream_finish(audit_stream *st, ccpay_err code, const char *message) {
-  if (atomic_exchange(&st->finished, true)) return;
-  ccpay_error error;
-  if (code != CCPAY_OK) {
-    ccpay_error_set(&error, code, "%s; resume with after_sequence %llu", message,
-                    (unsigned long long)st->after);
-  }
-  rpc_stream_finish(st->call, code == CCPAY_OK ? NULL : &error);
+static ccpay_err stream_audit_read(store_txn *txn, uint64_t after, unsigned limit, arena *a,
+                                   ProtobufCMessage ***out, size_t *count, ccpay_error *error) {
+  Ccpay__V1__AuditRecord **records = NULL;
+  ccpay_err rc = audit_read(txn, after, limit, a, &records, count, error);
+  if (rc != CCPAY_OK) return rc;
+  *out = arena_alloc(a, (*count + 1) * sizeof **out);
+  if (*out == NULL) return service_exhausted(error);
+  for (size_t i = 0; i < *count; i++) (*out)[i] = &records[i]->base;
+  return CCPAY_OK;
 }
 
-static void audit_stream_sent(rpc_call *call, bool ok, void *argument) {
-  audit_stream *st = argument;
-  if (!ok) {
-    audit_stream_finish(st, CCPAY_ERR_CANCELLED, "the client went away");
-    return;
-  }
-  st->after = (uint64_t)st->batch[st->batch_next]->sequence;
-  st->batch_next++;
-  if (st->batch_next < st->batch_count) {
-    rpc_stream_send(call, &st->batch[st->batch_next]->base, audit_stream_sent, st);
-  } else {
-    audit_stream_read(st);
-  }
+static uint64_t stream_audit_sequence(const ProtobufCMessage *record) {
+  return (uint64_t)((const Ccpay__V1__AuditRecord *)record)->sequence;
 }
 
-static bool audit_stream_read_batch(audit_stream *st, ccpay_error *error, ccpay_err *rc) {
-  arena_destroy(st->batch_arena);
-  st->batch_arena = arena_create(AUDIT_STREAM_ARENA_BYTES);
-  CHECK(st->batch_arena != NULL);
-  store_txn *txn;
-  *rc = store_read_begin(st->env->store, &txn, error);
-  if (*rc != CCPAY_OK) return false;
-  *rc = audit_read(txn, st->after, AUDIT_STREAM_BATCH, st->batch_arena, &st->batch,
-                   &st->batch_count, error);
-  store_read_end(txn);
-  st->batch_next = 0;
-  return *rc == CCPAY_OK && st->batch_count > 0;
-}
-
-static void audit_stream_read(audit_stream *st) {
-  for (;;) {
-    if (rpc_call_cancelled(st->call)) {
-      audit_stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-      return;
-    }
-    uint64_t generation = ledger_feed_generation(st->env->feed);
-    ccpay_error error;
-    ccpay_err rc;
-    if (audit_stream_read_batch(st, &error, &rc)) {
-      rpc_stream_send(st->call, &st->batch[0]->base, audit_stream_sent, st);
-      return;
-    }
-    if (rc != CCPAY_OK) {
-      audit_stream_finish(st, rc, error.message);
-      return;
-    }
-    if (!st->follow) {
-      audit_stream_finish(st, CCPAY_OK, NULL);
-      return;
-    }
-    bool closing = false;
-    if (ledger_feed_park(st->env->feed, &st->waiter, generation, &closing)) {
-      if (rpc_call_cancelled(st->call) && ledger_feed_unpark(st->env->feed, &st->waiter)) {
-        audit_stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-      }
-      return;
-    }
-    if (closing) {
-      audit_stream_finish(st, CCPAY_ERR_SHUTTING_DOWN, "the server is stopping");
-      return;
-    }
-  }
-}
-
-static void audit_stream_wake(ledger_waiter *w, bool closing) {
-  audit_stream *st = (audit_stream *)w;
-  if (closing) {
-    audit_stream_finish(st, CCPAY_ERR_SHUTTING_DOWN, "the server is stopping");
-  } else {
-    audit_stream_read(st);
-  }
-}
-
-static void audit_stream_cancelled(rpc_call *call, void *argument) {
-  audit_stream *st = argument;
-  if (ledger_feed_unpark(st->env->feed, &st->waiter)) {
-    audit_stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-  }
-}
-
-static void audit_stream_freed(rpc_call *call, void *argument) {
-  audit_stream *st = argument;
-  CHECK(!st->waiter.parked);
-  arena_destroy(st->batch_arena);
-  free(st);
-}
+static const feed_stream_spec audit_stream = {
+    .read = stream_audit_read,
+    .sequence = stream_audit_sequence,
+    .batch = AUDIT_STREAM_BATCH,
+    .batch_arena_bytes = AUDIT_STREAM_ARENA_BYTES,
+};
 
 static void stream_audit(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__StreamAuditRequest *request = (const Ccpay__V1__StreamAuditRequest *)message;
@@ -338,16 +245,7 @@ static void stream_audit(rpc_call *call, const ProtobufCMessage *message) {
     rpc_stream_finish(call, &error);
     return;
   }
-  audit_stream *st = calloc(1, sizeof *st);
-  CHECK(st != NULL);
-  st->waiter.wake = audit_stream_wake;
-  st->call = call;
-  st->env = rpc_call_context(call);
-  st->after = (uint64_t)request->after_sequence;
-  st->follow = request->follow;
-  rpc_call_on_free(call, audit_stream_freed, st);
-  rpc_call_on_cancel(call, audit_stream_cancelled, st);
-  audit_stream_read(st);
+  feed_stream_start(call, &audit_stream, (uint64_t)request->after_sequence, request->follow);
 }
 
 /* --- end of agent tokens and the audit trail ------------------------------------------ */
