@@ -136,6 +136,9 @@ enum {
   AUTH_FAILURES_PER_PEER_MAX = 20,
   AUTH_FAILURE_WINDOW_MS = 60000,
   AUTH_PEERS_TRACKED_MAX = 1024,
+  /* Failed authentications audited per window across all peers: many addresses (an IPv6
+   * range) still cannot write more than this; the rest are refused all the same. */
+  AUTH_FAILURE_AUDITS_PER_WINDOW_MAX = 1000,
   AUTH_PEER_BYTES_MAX = 128,
   /* Audit records: target ids kept per record, bytes of a before/after description, of
    * the outcome message; records per StreamAudit read. */
@@ -152,6 +155,8 @@ enum {
 _Static_assert(TOKEN_TEXT_BYTES < TOKEN_HEADER_BYTES_MAX, "a token fits the header we read");
 _Static_assert(TOKEN_SECRET_BYTES >= 32, "a token holds at least 256 random bits");
 _Static_assert(TOKEN_TTL_S_DEFAULT <= TOKEN_TTL_S_MAX, "the default token life is allowed");
+_Static_assert(AUTH_FAILURES_PER_PEER_MAX <= AUTH_FAILURE_AUDITS_PER_WINDOW_MAX,
+               "one peer's failures are all audited while the whole budget is left");
 _Static_assert(PAGE_SIZE_DEFAULT <= PAGE_SIZE_MAX, "default page fits the maximum");
 _Static_assert(STORE_BATCH_COMMANDS_MAX <= STORE_QUEUE_COMMANDS_MAX, "a batch fits the queue");
 _Static_assert(REQUEST_BYTES_MAX < CALL_ARENA_BYTES_MAX / 4,

@@ -34,8 +34,11 @@ typedef struct auth_peer {
 
 struct auth {
   store *store;
-  pthread_mutex_t lock; /* guards peers */
+  pthread_mutex_t lock; /* guards everything below */
   auth_peer peers[AUTH_PEERS_TRACKED_MAX];
+  /* Failures audited in the current window, all peers together. */
+  int64_t audit_window_start_ms;
+  unsigned audits;
 };
 
 /* A failed authentication's audit record, written by the storage writer; freed in done. */
@@ -97,6 +100,26 @@ static bool peer_failure_allowed(auth *a, const char *peer) {
   bool allowed = slot->failures < AUTH_FAILURES_PER_PEER_MAX;
   if (allowed) slot->failures++;
   CHECK(pthread_mutex_unlock(&a->lock) == 0);
+  return allowed;
+}
+
+/* Counts one failure's audit record against the global budget; false when the window's
+ * budget is spent (logged once per window). */
+static bool audit_budget_allows(auth *a) {
+  int64_t now_ms = clock_mono_us() / 1000;
+  CHECK(pthread_mutex_lock(&a->lock) == 0);
+  if (a->audits == 0 || now_ms - a->audit_window_start_ms >= AUTH_FAILURE_WINDOW_MS) {
+    a->audit_window_start_ms = now_ms;
+    a->audits = 0;
+  }
+  bool allowed = a->audits < AUTH_FAILURE_AUDITS_PER_WINDOW_MAX;
+  bool first_refused = a->audits == AUTH_FAILURE_AUDITS_PER_WINDOW_MAX;
+  if (a->audits <= AUTH_FAILURE_AUDITS_PER_WINDOW_MAX) a->audits++;
+  CHECK(pthread_mutex_unlock(&a->lock) == 0);
+  if (first_refused) {
+    log_warn("event=auth_failure_audit_suppressed window_ms=%d audited=%d", AUTH_FAILURE_WINDOW_MS,
+             AUTH_FAILURE_AUDITS_PER_WINDOW_MAX);
+  }
   return allowed;
 }
 
@@ -189,7 +212,7 @@ ccpay_err auth_authenticate(void *context, const rpc_auth_request *request, rpc_
     out->permissions = r->permissions;
   } else if (rc == CCPAY_ERR_UNAUTHENTICATED) {
     if (peer_failure_allowed(a, request->peer)) {
-      audit_failure(a, request, t, error);
+      if (audit_budget_allows(a)) audit_failure(a, request, t, error);
     } else {
       rc = ccpay_error_set(error, CCPAY_ERR_AUTH_RATE_LIMITED,
                            "too many failed authentications from this address; retry in a "
