@@ -87,6 +87,7 @@ struct store_txn {
   MDB_txn *txn;
   bool write;
   int64_t time_ms;       /* the batch's wall-clock time; 0 in read transactions */
+  const char *actor;     /* the command's store_write.actor; NULL outside a command */
   unsigned cursors_open; /* must be 0 when the transaction ends */
 };
 
@@ -547,6 +548,11 @@ ccpay_err store_cursor_error(const store_cursor *c, ccpay_error *error) {
 
 /* --- The writer ------------------------------------------------------------------------- */
 
+const char *store_txn_actor(const store_txn *txn) {
+  CHECK(txn != NULL && txn->write);
+  return txn->actor != NULL ? txn->actor : "";
+}
+
 int64_t store_txn_time_ms(const store_txn *txn) {
   CHECK(txn != NULL);
   CHECK(txn->write && txn->time_ms > 0);
@@ -631,7 +637,7 @@ static void store_command_after_failure(store_txn *batch_txn, store_write *w) {
   store *s = batch_txn->s;
   ccpay_error error;
   ccpay_error_clear(&error);
-  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms};
+  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms, .actor = w->actor};
   int rc = mdb_txn_begin(s->env, batch_txn->txn, 0, &txn.txn);
   ccpay_err result = CCPAY_OK;
   if (rc != MDB_SUCCESS) {
@@ -664,7 +670,7 @@ static void store_command_run(store_txn *batch_txn, store_write *w) {
   CHECK(batch_txn->write && batch_txn->cursors_open == 0);
   store *s = batch_txn->s;
   ccpay_error_clear(&w->error);
-  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms};
+  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms, .actor = w->actor};
   int rc = mdb_txn_begin(s->env, batch_txn->txn, 0, &txn.txn);
   if (rc != MDB_SUCCESS) {
     w->result = store_lmdb_error(s, rc, "begin", "write command", &w->error);

@@ -163,6 +163,9 @@ struct store_write {
    * its audit record. Its own failure is logged and changes nothing else. */
   store_write_execute_fn after_failure;
   store_write_done_fn done;
+  /* Optional: who the command acts for (an agent id), given to its transactions through
+   * store_txn_actor; must live until done runs. NULL: ccpayd itself. */
+  const char *actor;
   void *context;     /* the submitter's */
   ccpay_err result;  /* set before done: CCPAY_OK only if executed and durable */
   ccpay_error error; /* the message for result */
@@ -173,6 +176,10 @@ struct store_write {
  * queue_commands_max commands (CCPAY_ERR_LIMIT_EXCEEDED) or the store is closing
  * (CCPAY_ERR_SHUTTING_DOWN), w->done runs at once on this thread with that result. */
 void store_write_submit(store *s, store_write *w);
+
+/* Write transaction only: the actor of the command it runs ("" when none): storage stamps
+ * what it creates with it (a journal entry's created_by). */
+const char *store_txn_actor(const store_txn *txn);
 
 /* Write transaction only: the wall-clock time of the batch, in ms since the epoch. All
  * commands of one batch see the same time. */

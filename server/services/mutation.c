@@ -153,6 +153,7 @@ void mutation_submit_secret(rpc_call *call, store *s, const char *request_id,
   rpc_call_set_request_id(call, request_id);
   m->write.execute = mutation_execute;
   m->write.after_failure = mutation_after_failure;
+  m->write.actor = m->who.agent_id;
   m->write.done = mutation_done;
   m->write.context = m;
   store_write_submit(s, &m->write);

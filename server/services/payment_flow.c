@@ -201,6 +201,7 @@ ccpay_err payment_flow_add_operation(payment_flow *f, store_txn *txn, Ccpay__V1_
   t->create_time = timestamp_from_ms(a, now_ms);
   t->update_time = t->create_time;
   t->request_id = f->request_id != NULL ? (char *)f->request_id : "";
+  t->created_by = f->call != NULL ? f->who.agent_id : "";
   if (t->id == NULL || t->amount == NULL || t->create_time == NULL) {
     return service_exhausted(error);
   }
@@ -741,6 +742,7 @@ void payment_flow_start(rpc_call *call, const char *request_id, const ProtobufCM
   f->request = request;
   audit_caller_capture(call, &f->who);
   f->write.after_failure = flow_after_failure;
+  f->write.actor = f->who.agent_id;
   if (request_id != NULL) rpc_call_set_request_id(call, request_id);
   store_write_submit(env->store, &f->write);
 }

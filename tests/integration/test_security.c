@@ -378,6 +378,14 @@ static void test_audit_of_a_session(void **state) {
   call_submit_order(csr, "s-submit", order_id, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
   test_reply_clear(&r);
+  /* The cash's journal entry names its agent too. */
+  call_list_entries(f->client, 0, 10, &r);
+  assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+  const Ccpay__V1__ListEntriesResponse *entries = (const void *)r.message;
+  assert_int_equal(entries->n_entries, 1);
+  assert_string_equal(entries->entries[0]->payment_id, payment_id);
+  assert_string_equal(entries->entries[0]->created_by, "csr-7");
+  test_reply_clear(&r);
 
   /* A change the writer refuses: audited with its outcome. */
   Ccpay__V1__HoldOrderRequest hold = CCPAY__V1__HOLD_ORDER_REQUEST__INIT;
