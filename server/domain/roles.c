@@ -105,7 +105,7 @@ static const char *const reconciler_permissions[] = {
     "ledger.read", "payments.read", "reconciliation.read", "reconciliation.import", NULL,
 };
 
-static const role roles[] = {
+static const role_def roles[] = {
     {"csr", "customer service representative: customers, orders, payments, returns",
      csr_permissions},
     {"supervisor", "a CSR's rights plus invoicing, refunds, refund overrides, stored value",
@@ -120,12 +120,12 @@ static const role roles[] = {
 };
 enum { ROLES_COUNT = sizeof roles / sizeof roles[0] };
 
-const role *roles_all(size_t *count) {
+const role_def *roles_all(size_t *count) {
   *count = ROLES_COUNT;
   return roles;
 }
 
-const role *roles_find(const char *name) {
+const role_def *roles_find(const char *name) {
   CHECK(name != NULL);
   for (size_t i = 0; i < ROLES_COUNT; i++) {
     if (strcmp(roles[i].name, name) == 0) return &roles[i];
@@ -133,7 +133,7 @@ const role *roles_find(const char *name) {
   return NULL;
 }
 
-bool roles_grants(const role *r, const char *permission) {
+bool roles_grants(const role_def *r, const char *permission) {
   CHECK(r != NULL && permission != NULL);
   for (const char *const *p = r->permissions; *p != NULL; p++) {
     if (strcmp(*p, permission) == 0) return true;

@@ -14,20 +14,20 @@
 
 #include "base/error.h"
 
-typedef struct role {
+typedef struct role_def {
   const char *name;               /* "csr" */
   const char *description;        /* one line, for docs and --help */
   const char *const *permissions; /* NULL-terminated, static */
-} role;
+} role_def;
 
 /* Every role, in a fixed order; *count receives how many. */
-const role *roles_all(size_t *count);
+const role_def *roles_all(size_t *count);
 
 /* The role named name; NULL when there is none. */
-const role *roles_find(const char *name);
+const role_def *roles_find(const char *name);
 
 /* True when r holds permission. */
-bool roles_grants(const role *r, const char *permission);
+bool roles_grants(const role_def *r, const char *permission);
 
 /* Every permission there is, NULL-terminated. */
 const char *const *roles_permissions_all(void);

@@ -76,7 +76,7 @@ static ccpay_err create_token_check(const Ccpay__V1__CreateTokenRequest *request
     return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "token.role: required (one of %s)",
                            roles_names());
   }
-  const role *r = roles_find(t->role);
+  const role_def *r = roles_find(t->role);
   if (r == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "token.role: must be one of %s",
                            roles_names());

@@ -170,7 +170,7 @@ static void audit_failure(auth *a, const rpc_auth_request *request, const Ccpay_
  * role; CCPAY_ERR_UNAUTHENTICATED (error filled; *found set when the token exists) when
  * not; other errors from storage. */
 static ccpay_err token_lookup(auth *a, const char *bearer, arena *scratch, Ccpay__V1__Token **found,
-                              const role **r, ccpay_error *error) {
+                              const role_def **r, ccpay_error *error) {
   *found = NULL;
   if (bearer == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_UNAUTHENTICATED,
@@ -204,7 +204,7 @@ ccpay_err auth_authenticate(void *context, const rpc_auth_request *request, rpc_
   arena *scratch = arena_create(AUTH_ARENA_BYTES);
   if (scratch == NULL) return ccpay_error_set(error, CCPAY_ERR_INTERNAL, "out of memory");
   Ccpay__V1__Token *t = NULL;
-  const role *r = NULL;
+  const role_def *r = NULL;
   ccpay_err rc = token_lookup(a, request->bearer, scratch, &t, &r, error);
   if (rc == CCPAY_OK) {
     snprintf(out->agent_id, sizeof out->agent_id, "%s", t->agent_id);

@@ -76,7 +76,7 @@ static void test_every_permission_is_known(void **state) {
     }
   }
   size_t role_count = 0;
-  const role *roles = roles_all(&role_count);
+  const role_def *roles = roles_all(&role_count);
   for (size_t r = 0; r < role_count; r++) {
     for (const char *const *p = roles[r].permissions; *p != NULL; p++) {
       if (!roles_permission_known(*p)) fail_msg("role %s: unknown %s", roles[r].name, *p);
@@ -90,7 +90,7 @@ static void test_every_permission_is_known(void **state) {
     assert_int_equal(roles_grants(&roles[r], "payments.alternate_payment"), expected);
   }
   /* support is read-only everywhere. */
-  const role *support = roles_find("support");
+  const role_def *support = roles_find("support");
   for (const char *const *p = support->permissions; *p != NULL; p++) {
     size_t len = strlen(*p);
     assert_true(len > 5 && strcmp(*p + len - 5, ".read") == 0);
@@ -103,7 +103,7 @@ static void test_method_role_matrix(void **state) {
   ccpayd_fixture *f = *state;
   size_t count = 0, role_count = 0;
   const rpc_method *methods = server_methods(&count);
-  const role *roles = roles_all(&role_count);
+  const role_def *roles = roles_all(&role_count);
   assert_true(role_count <= ROLES_MAX);
   for (size_t r = 0; r < role_count; r++) {
     char token[TOKEN_BYTES];
