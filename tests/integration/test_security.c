@@ -333,10 +333,8 @@ static void test_audit_of_a_session(void **state) {
   test_stream *live = test_stream_start(f->client, STREAM_AUDIT, &follow.base,
                                         &ccpay__v1__audit_record__descriptor, 30000);
 
-  char token[TOKEN_BYTES];
-  assert_true(ccpayd_token_create(&f->server, "csr", "csr-7", NULL, token, sizeof token));
-  test_client *csr = test_client_create(f->server.port);
-  test_client_set_token(csr, token);
+  test_client *csr = ccpayd_client_for_role(&f->server, "csr", "csr-7");
+  assert_non_null(csr);
   test_reply r;
   call_create_customer(csr, "s-1", "Dana Reyes", "USD", 0, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);

@@ -39,3 +39,12 @@ int ccpayd_fixture_teardown(void **state) {
   *state = NULL;
   return clean ? 0 : -1;
 }
+
+test_client *ccpayd_client_for_role(const ccpayd_process *p, const char *role,
+                                    const char *agent_id) {
+  char token[CCPAYD_TOKEN_BYTES_MAX];
+  if (!ccpayd_token_create(p, role, agent_id, NULL, token, sizeof token)) return NULL;
+  test_client *client = test_client_create(p->port);
+  if (client != NULL) test_client_set_token(client, token);
+  return client;
+}
