@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/descriptor_set.h"
@@ -72,6 +73,13 @@ static bool tls_load(const ccpayd_config *config, rpc_tls_options *tls) {
   tls->cert_chain_pem = read_pem("--tls-cert", config->tls_cert);
   tls->private_key_pem =
       tls->cert_chain_pem != NULL ? read_pem("--tls-key", config->tls_key) : NULL;
+  struct stat st;
+  if (tls->private_key_pem != NULL && stat(config->tls_key, &st) == 0 && (st.st_mode & 077) != 0) {
+    log_warn(
+        "event=tls_key_mode path=%s mode=%04o advice=\"readable by group or others; chmod "
+        "600\"",
+        config->tls_key, (unsigned)(st.st_mode & 0777));
+  }
   bool ok = tls->private_key_pem != NULL;
   if (ok && config->tls_client_ca[0] != '\0') {
     tls->client_ca_pem = read_pem("--tls-client-ca", config->tls_client_ca);

@@ -10,7 +10,8 @@
  * that peer's failing calls are refused with RESOURCE_EXHAUSTED / TOO_MANY_AUTH_FAILURES
  * before any audit write, so an attacker cannot fill the disk; a valid token is still
  * served. Across all peers at most AUTH_FAILURE_AUDITS_PER_WINDOW_MAX failures are
- * audited per window (then one warning line), so many addresses cannot either. Tokens are 256-bit random values, so the limit is about load, not guessing. */
+ * audited per window (then one warning line), so many addresses cannot either. Tokens
+ * are 256-bit random values, so the limits are about load, not guessing. */
 #ifndef CCPAY_SERVICES_AUTH_H
 #define CCPAY_SERVICES_AUTH_H
 
