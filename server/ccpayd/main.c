@@ -75,10 +75,11 @@ static bool tls_load(const ccpayd_config *config, rpc_tls_options *tls) {
       tls->cert_chain_pem != NULL ? read_pem("--tls-key", config->tls_key) : NULL;
   struct stat st;
   if (tls->private_key_pem != NULL && stat(config->tls_key, &st) == 0 && (st.st_mode & 077) != 0) {
+    char quoted[2 * PATH_MAX];
     log_warn(
         "event=tls_key_mode path=%s mode=%04o advice=\"readable by group or others; chmod "
         "600\"",
-        config->tls_key, (unsigned)(st.st_mode & 0777));
+        log_quote(config->tls_key, quoted, sizeof quoted), (unsigned)(st.st_mode & 0777));
   }
   bool ok = tls->private_key_pem != NULL;
   if (ok && config->tls_client_ca[0] != '\0') {
