@@ -161,6 +161,28 @@ refuse_pan ccpay.v1.AdminService/CreateToken \
   "{\"requestId\": \"pan-t\", \"token\": {\"role\": \"csr\", \"agentId\": \"4111111111111111\"}}" "agent_id"
 pass "a card number in every free-text field is refused with CARD_NUMBER_IN_TEXT"
 
+# The audit trail through buf curl: the changes of this session, who made them and how
+# they ended; the failed authentication too.
+audit=$(buf_curl -d '{}' "$URL/ccpay.v1.AdminService/StreamAudit" 2>"$WORK/stderr") ||
+  fail "StreamAudit: $(cat "$WORK/stderr")"
+summary=$("$NODE" -e '
+  const text = process.argv[1];
+  const records = [];
+  let depth = 0, start = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "{") { if (depth++ === 0) start = i; }
+    else if (text[i] === "}" && --depth === 0) records.push(JSON.parse(text.slice(start, i + 1)));
+  }
+  records.forEach((r, i) => { if (Number(r.sequence) !== i + 1) throw new Error("gap at " + i); });
+  process.stdout.write(records.map((r) => `${r.method}|${r.agentId || ""}|${r.outcome}`).join("\n"));
+' "$audit")
+expect_contains "$summary" "/ccpay.v1.CustomerService/CreateCustomer|e2e-admin|OK" "audit of CreateCustomer"
+expect_contains "$summary" "/ccpay.v1.OrderService/CreateOrder|e2e-admin|OK" "audit of CreateOrder"
+expect_contains "$summary" "/ccpay.v1.CustomerService/SearchCustomers||UNAUTHENTICATED" \
+  "audit of the failed authentication"
+expect_contains "$summary" "ccpay-admin token create|ccpay-admin|OK" "audit of the offline tokens"
+pass "StreamAudit replays the session's changes in sequence, failed authentication included"
+
 stop_server
 # Nothing of it was stored or logged, nor any token.
 for needle in "4111111111111111" "4111 1111 1111 1111" "4111-1111-1111-1111"; do
