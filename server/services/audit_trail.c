@@ -48,7 +48,8 @@ static void add_target(Ccpay__V1__AuditRecord *r, const char *id) {
 static bool is_id_field(const char *name) {
   size_t len = strlen(name);
   if (strcmp(name, "id") == 0) return true;
-  if (strcmp(name, "request_id") == 0) return false;
+  /* Not records: the idempotency key and the agent have fields of their own. */
+  if (strcmp(name, "request_id") == 0 || strcmp(name, "agent_id") == 0) return false;
   return len > 3 && strcmp(name + len - 3, "_id") == 0;
 }
 
