@@ -7,8 +7,9 @@
 # build/bin/ccpayd --help).
 #
 # Files under ./var: procsim/ (its CA certificate), procsim.log, adapters/*.ini (each
-# adapter's credentials, mode 0600), ccpayd.ini (mode 0600), data/ (LMDB, and the adapters'
-# sockets in data/adapters/, mode 0700).
+# adapter's credentials, mode 0600), ccpayd.ini (mode 0600), data/ (LMDB, the adapters'
+# sockets in data/adapters/, mode 0700, and dev-admin.token, mode 0600: the development
+# admin token made on the first run, which the example calls send).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,7 +103,22 @@ INI
 )
 chmod 600 "$run_dir"/adapters/*.ini "$run_dir/ccpayd.ini"
 
-# 3. ccpayd, which starts the adapters before it serves.
+# 3. A development admin token, made offline on the first run (ccpayd keeps only its hash;
+# this copy is for the example calls). Delete the file for a new one.
+token_file=$run_dir/data/dev-admin.token
+if [ ! -s "$token_file" ]; then
+  mkdir -p "$run_dir/data"
+  chmod 700 "$run_dir/data"
+  (
+    umask 077
+    build/bin/ccpay-admin token create --data-dir "$run_dir/data" --role admin \
+      --agent dev-admin >"$token_file.tmp" 2>/dev/null
+  )
+  mv "$token_file.tmp" "$token_file"
+fi
+token=$(cat "$token_file")
+
+# 4. ccpayd, which starts the adapters before it serves.
 port_file=$run_dir/ccpayd.port
 rm -f "$port_file"
 build/bin/ccpayd --config "$run_dir/ccpayd.ini" --listen 127.0.0.1:50051 --plaintext \
@@ -125,43 +141,53 @@ cat <<MSG
 ccpayd is serving on 127.0.0.1:$port (plaintext, loopback only); data in $run_dir/data.
 Its adapters (stripe, adyen, authorizenet) talk to ccpay-procsim on https://127.0.0.1:$procsim_port
 (log: $run_dir/procsim.log; what it charged: curl --cacert $ca_file https://127.0.0.1:$procsim_port/procsim/ledger).
-ccpayd answers server reflection, so no .proto files are needed. Try, from another shell:
+ccpayd answers server reflection, so no .proto files are needed. Every call but health
+and reflection needs a bearer token; this is the development admin token (role admin,
+agent dev-admin; kept in $token_file):
+
+  $token
+
+Try, from another shell:
 
   # with buf (installed here by the set-up script):
-  $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$port
-  $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:$port/grpc.health.v1.Health/Check
-  $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
-    --data '{"customer":{"name":"Dana Reyes","email":"dana@example.com","currency_code":"USD"},"request_id":"demo-1"}' \\
+  b="$top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
+  h="authorization: Bearer $token"
+  \$b --list-methods http://127.0.0.1:$port
+  \$b http://127.0.0.1:$port/grpc.health.v1.Health/Check
+  \$b -H "\$h" --data '{"customer":{"name":"Dana Reyes","email":"dana@example.com","currency_code":"USD"},"request_id":"demo-1"}' \\
     http://127.0.0.1:$port/ccpay.v1.CustomerService/CreateCustomer
 
   # a card payment: an order for that customer (CUS_ID from the reply above), a card
   # (a Stripe test token; ccpay never takes a card number), then submit (authorizes
   # through the Stripe adapter and the sandbox) and invoice (captures):
-  b="$top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge"
-  \$b --data '{"order":{"customer_id":"CUS_ID","currency_code":"USD","source_code":"PHONE","type":"ORDER_TYPE_SALES","lines":[{"sku":"MUG","quantity":2,"unit_price":{"currency_code":"USD","amount_minor":1250}}]},"request_id":"demo-2"}' \\
+  \$b -H "\$h" --data '{"order":{"customer_id":"CUS_ID","currency_code":"USD","source_code":"PHONE","type":"ORDER_TYPE_SALES","lines":[{"sku":"MUG","quantity":2,"unit_price":{"currency_code":"USD","amount_minor":1250}}]},"request_id":"demo-2"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/CreateOrder
-  \$b --data '{"order_id":"ORD_ID","payment":{"tender_type":"TENDER_TYPE_CARD","amount":{"currency_code":"USD","amount_minor":2500},"card":{"processor":"stripe","token":"pm_card_visa","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}},"request_id":"demo-3"}' \\
+  \$b -H "\$h" --data '{"order_id":"ORD_ID","payment":{"tender_type":"TENDER_TYPE_CARD","amount":{"currency_code":"USD","amount_minor":2500},"card":{"processor":"stripe","token":"pm_card_visa","brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}},"request_id":"demo-3"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/AddPayment
-  \$b --data '{"order_id":"ORD_ID","request_id":"demo-4"}' http://127.0.0.1:$port/ccpay.v1.OrderService/SubmitOrder
-  \$b --data '{"order_id":"ORD_ID","lines":[{"line_number":1,"quantity":2}],"request_id":"demo-5"}' \\
+  \$b -H "\$h" --data '{"order_id":"ORD_ID","request_id":"demo-4"}' http://127.0.0.1:$port/ccpay.v1.OrderService/SubmitOrder
+  \$b -H "\$h" --data '{"order_id":"ORD_ID","lines":[{"line_number":1,"quantity":2}],"request_id":"demo-5"}' \\
     http://127.0.0.1:$port/ccpay.v1.OrderService/InvoiceOrder
 
   # a return of one mug (RMA_ID from CreateReturn): CompleteReturn shows the refund going
   # back to the same card; InvoiceReturn (the goods arrived) refunds it through Stripe:
-  \$b --data '{"return_order":{"customer_id":"CUS_ID","original_order_id":"ORD_ID","lines":[{"original_line_number":1,"quantity":1,"reason_code":"DAMAGED"}]},"request_id":"demo-6"}' \\
+  \$b -H "\$h" --data '{"return_order":{"customer_id":"CUS_ID","original_order_id":"ORD_ID","lines":[{"original_line_number":1,"quantity":1,"reason_code":"DAMAGED"}]},"request_id":"demo-6"}' \\
     http://127.0.0.1:$port/ccpay.v1.ReturnService/CreateReturn
-  \$b --data '{"return_id":"RMA_ID","request_id":"demo-7"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/CompleteReturn
-  \$b --data '{"return_id":"RMA_ID","request_id":"demo-8"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/SubmitReturn
-  \$b --data '{"return_id":"RMA_ID","request_id":"demo-9"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/InvoiceReturn
+  \$b -H "\$h" --data '{"return_id":"RMA_ID","request_id":"demo-7"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/CompleteReturn
+  \$b -H "\$h" --data '{"return_id":"RMA_ID","request_id":"demo-8"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/SubmitReturn
+  \$b -H "\$h" --data '{"return_id":"RMA_ID","request_id":"demo-9"}' http://127.0.0.1:$port/ccpay.v1.ReturnService/InvoiceReturn
 
-  $top/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --data '{"follow":true}' \\
-    http://127.0.0.1:$port/ccpay.v1.LedgerService/StreamEntries
+  \$b -H "\$h" --data '{"follow":true}' http://127.0.0.1:$port/ccpay.v1.LedgerService/StreamEntries
+  # every change, who made it and how it ended, live:
+  \$b -H "\$h" --data '{"follow":true}' http://127.0.0.1:$port/ccpay.v1.AdminService/StreamAudit
+  # a token for a CSR (its secret is shown once):
+  \$b -H "\$h" --data '{"token":{"role":"csr","agent_id":"csr-0001"},"request_id":"demo-10"}' \\
+    http://127.0.0.1:$port/ccpay.v1.AdminService/CreateToken
 
   # with grpcurl, if you have it:
   grpcurl -plaintext 127.0.0.1:$port list
   grpcurl -plaintext 127.0.0.1:$port describe ccpay.v1.CustomerService
-  grpcurl -plaintext -d '{"name_prefix":"dana"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
-  grpcurl -plaintext 127.0.0.1:$port ccpay.v1.LedgerService/GetTrialBalance
+  grpcurl -plaintext -H 'authorization: Bearer $token' -d '{"name_prefix":"dana"}' 127.0.0.1:$port ccpay.v1.CustomerService/SearchCustomers
+  grpcurl -plaintext -H 'authorization: Bearer $token' 127.0.0.1:$port ccpay.v1.LedgerService/GetTrialBalance
 
 Ctrl-C stops ccpayd gracefully (and its adapters), then ccpay-procsim.
 MSG

@@ -19,6 +19,7 @@ _Static_assert(sizeof id_alphabet == 32 + 1, "32 digits");
 static const char *const id_prefixes[ID_KIND_COUNT] = {
     [ID_CUSTOMER] = "cus", [ID_ORDER] = "ord",   [ID_PAYMENT] = "pay", [ID_TXN] = "txn",
     [ID_RETURN] = "rma",   [ID_INVOICE] = "inv", [ID_ENTRY] = "je",    [ID_REFUND_CHECK] = "rck",
+    [ID_TOKEN] = "tok",
 };
 
 static const char *const id_nouns[ID_KIND_COUNT] = {
@@ -26,6 +27,7 @@ static const char *const id_nouns[ID_KIND_COUNT] = {
     [ID_PAYMENT] = "payment",     [ID_TXN] = "transaction",
     [ID_RETURN] = "return",       [ID_INVOICE] = "invoice",
     [ID_ENTRY] = "journal entry", [ID_REFUND_CHECK] = "refund check",
+    [ID_TOKEN] = "token",
 };
 
 /* The META key of the high-water mark: the largest id handed out, 8 bytes big-endian. */

@@ -22,6 +22,7 @@ typedef enum id_kind {
   ID_INVOICE,      /* inv_ */
   ID_ENTRY,        /* je_  */
   ID_REFUND_CHECK, /* rck_ */
+  ID_TOKEN,        /* tok_ */
   ID_KIND_COUNT
 } id_kind;
 

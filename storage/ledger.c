@@ -293,6 +293,7 @@ ccpay_err ledger_append(store_txn *txn, Ccpay__V1__JournalEntry *entry, ccpay_er
   if (err != CCPAY_OK) return err;
 
   CHECK(last < INT64_MAX); /* the sequence is an int64 in the API */
+  if (entry->created_by[0] == '\0') entry->created_by = (char *)store_txn_actor(txn);
   int64_t previous = entry->sequence;
   entry->sequence = (int64_t)(last + 1);
   err = ledger_write(txn, entry, last + 1, moves, balances, count, error);

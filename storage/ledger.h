@@ -35,7 +35,8 @@ enum { LEDGER_ENTRIES_LIMIT_MAX = 1024 };
  *
  * Postings to one (account, currency) in one entry are all part of the entry and all
  * move the balance; the account's posting list has one row per entry, keyed by the
- * sequence, so such postings appear there as one row holding their sum. */
+ * sequence, so such postings appear there as one row holding their sum. An entry without
+ * created_by gets the transaction's actor (store_txn_actor). */
 ccpay_err ledger_append(store_txn *txn, Ccpay__V1__JournalEntry *entry, ccpay_error *error);
 
 /* The balance of (account, currency); 0 when the account never moved. account and

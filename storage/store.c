@@ -57,6 +57,9 @@ static const char *const store_db_names[STORE_DB_COUNT] = {
     [STORE_DB_RETURNS_BY_STATUS] = "returns_by_status",
     [STORE_DB_REFUND_CHECKS] = "refund_checks",
     [STORE_DB_REFUND_CHECKS_BY_STATUS] = "refund_checks_by_status",
+    [STORE_DB_TOKENS] = "tokens",
+    [STORE_DB_TOKENS_BY_HASH] = "tokens_by_hash",
+    [STORE_DB_AUDIT] = "audit",
 };
 
 static const char store_schema_version_key[] = "schema_version";
@@ -90,6 +93,7 @@ struct store_txn {
   MDB_txn *txn;
   bool write;
   int64_t time_ms;       /* the batch's wall-clock time; 0 in read transactions */
+  const char *actor;     /* the command's store_write.actor; NULL outside a command */
   unsigned cursors_open; /* must be 0 when the transaction ends */
 };
 
@@ -550,6 +554,11 @@ ccpay_err store_cursor_error(const store_cursor *c, ccpay_error *error) {
 
 /* --- The writer ------------------------------------------------------------------------- */
 
+const char *store_txn_actor(const store_txn *txn) {
+  CHECK(txn != NULL && txn->write);
+  return txn->actor != NULL ? txn->actor : "";
+}
+
 int64_t store_txn_time_ms(const store_txn *txn) {
   CHECK(txn != NULL);
   CHECK(txn->write && txn->time_ms > 0);
@@ -628,6 +637,38 @@ static void store_error_complete(ccpay_error *error, ccpay_err result) {
   error->code = result;
 }
 
+/* A failed command's after_failure, in a nested transaction of its own: kept when it
+ * succeeds, logged and dropped when it fails. w->error (the command's) is left as it is. */
+static void store_command_after_failure(store_txn *batch_txn, store_write *w) {
+  store *s = batch_txn->s;
+  ccpay_error error;
+  ccpay_error_clear(&error);
+  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms, .actor = w->actor};
+  int rc = mdb_txn_begin(s->env, batch_txn->txn, 0, &txn.txn);
+  ccpay_err result = CCPAY_OK;
+  if (rc != MDB_SUCCESS) {
+    result = store_lmdb_error(s, rc, "begin", "after a failed command", &error);
+  } else {
+    ccpay_error saved = w->error;
+    result = w->after_failure(&txn, w);
+    CHECK(result >= CCPAY_OK && result < CCPAY_ERR_COUNT);
+    CHECK(txn.cursors_open == 0);
+    if (result != CCPAY_OK) error = w->error;
+    w->error = saved;
+    if (result == CCPAY_OK) {
+      rc = mdb_txn_commit(txn.txn);
+      if (rc != MDB_SUCCESS) result = store_lmdb_error(s, rc, "commit", "after failure", &error);
+    } else {
+      mdb_txn_abort(txn.txn);
+    }
+  }
+  if (result != CCPAY_OK) {
+    char quoted[CCPAY_ERROR_MESSAGE_MAX + 16];
+    log_error("event=after_failure_write_failed error=%s message=%s", ccpay_err_reason(result),
+              log_quote(error.message, quoted, sizeof quoted));
+  }
+}
+
 /* Runs one command in a nested transaction of the batch: its changes join the batch on
  * success and vanish on failure, leaving the other commands' changes alone. */
 static void store_command_run(store_txn *batch_txn, store_write *w) {
@@ -635,7 +676,7 @@ static void store_command_run(store_txn *batch_txn, store_write *w) {
   CHECK(batch_txn->write && batch_txn->cursors_open == 0);
   store *s = batch_txn->s;
   ccpay_error_clear(&w->error);
-  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms};
+  store_txn txn = {.s = s, .write = true, .time_ms = batch_txn->time_ms, .actor = w->actor};
   int rc = mdb_txn_begin(s->env, batch_txn->txn, 0, &txn.txn);
   if (rc != MDB_SUCCESS) {
     w->result = store_lmdb_error(s, rc, "begin", "write command", &w->error);
@@ -651,6 +692,7 @@ static void store_command_run(store_txn *batch_txn, store_write *w) {
   } else {
     mdb_txn_abort(txn.txn);
     store_error_complete(&w->error, result);
+    if (w->after_failure != NULL) store_command_after_failure(batch_txn, w);
   }
   w->result = result;
 }

@@ -52,6 +52,10 @@ typedef enum store_db {
   STORE_DB_RETURNS_BY_STATUS,       /* status (1 byte) ++ ~id BE -> "" */
   STORE_DB_REFUND_CHECKS,           /* id BE -> ccpay.v1.RefundCheck */
   STORE_DB_REFUND_CHECKS_BY_STATUS, /* status (1 byte) ++ ~id BE -> "" */
+  /* --- Security --- */
+  STORE_DB_TOKENS,         /* id BE -> ccpay.v1.Token (never its secret) */
+  STORE_DB_TOKENS_BY_HASH, /* SHA-256 of the secret (32 bytes) -> id BE */
+  STORE_DB_AUDIT,          /* sequence BE -> ccpay.v1.AuditRecord (append-only) */
   STORE_DB_COUNT
 } store_db;
 
@@ -159,7 +163,15 @@ typedef void (*store_write_done_fn)(store_write *w);
 /* A write command, owned by the submitter until done runs. */
 struct store_write {
   store_write_execute_fn execute;
+  /* Optional. When execute fails, its changes are rolled back, then this runs in a new
+   * nested transaction of the batch and its changes are kept (committed with the batch)
+   * although the command's result stays execute's error: how a failed call still leaves
+   * its audit record. Its own failure is logged and changes nothing else. */
+  store_write_execute_fn after_failure;
   store_write_done_fn done;
+  /* Optional: who the command acts for (an agent id), given to its transactions through
+   * store_txn_actor; must live until done runs. NULL: ccpayd itself. */
+  const char *actor;
   void *context;     /* the submitter's */
   ccpay_err result;  /* set before done: CCPAY_OK only if executed and durable */
   ccpay_error error; /* the message for result */
@@ -170,6 +182,10 @@ struct store_write {
  * queue_commands_max commands (CCPAY_ERR_LIMIT_EXCEEDED) or the store is closing
  * (CCPAY_ERR_SHUTTING_DOWN), w->done runs at once on this thread with that result. */
 void store_write_submit(store *s, store_write *w);
+
+/* Write transaction only: the actor of the command it runs ("" when none): storage stamps
+ * what it creates with it (a journal entry's created_by). */
+const char *store_txn_actor(const store_txn *txn);
 
 /* Write transaction only: the wall-clock time of the batch, in ms since the epoch. All
  * commands of one batch see the same time. */

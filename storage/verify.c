@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "base/arena.h"
 #include "base/check.h"
 #include "base/limits.h"
+#include "ccpay/v1/admin.pb-c.h"
 #include "customers.h"
 #include "idempotency.h"
 #include "ids.h"
@@ -130,7 +132,8 @@ typedef struct verify {
   verify_accounts accounts; /* balances recomputed from the entries */
   uint64_t last_sequence;   /* as meta says */
   uint64_t postings_expected;
-  const void *table; /* what the current walk checks (a verify_kind or verify_index) */
+  uint64_t token_hashes; /* entries of tokens_by_hash */
+  const void *table;     /* what the current walk checks (a verify_kind or verify_index) */
 } verify;
 
 /* A violation: CCPAY_ERR_INTERNAL with the message. */
@@ -1472,6 +1475,76 @@ static ccpay_err verify_refund_check_check(verify *v, const ProtobufCMessage *re
 
 /* --- All of it ------------------------------------------------------------------------------ */
 
+/* --- Security: tokens and the audit trail ---------------------------------------------- */
+
+/* The audit trail runs 1..N without a gap, each record carrying its key's sequence, and
+ * META's last sequence is N. */
+static ccpay_err verify_audit_row(verify *v, store_val key, store_val value) {
+  uint64_t expected = v->report->audit_records + 1;
+  if (key.len != VERIFY_ID_KEY_BYTES) return verify_fail(v, "audit: a key of %zu bytes", key.len);
+  uint64_t sequence = key_get_u64(key.data);
+  if (sequence != expected) {
+    return verify_fail(v, "audit: record %llu follows %llu (a gap in the audit trail)",
+                       (unsigned long long)sequence, (unsigned long long)expected - 1);
+  }
+  const Ccpay__V1__AuditRecord *r =
+      (const void *)verify_unpack(v->arena, &ccpay__v1__audit_record__descriptor, value);
+  if (r == NULL)
+    return verify_fail(v, "audit: record %llu does not decode", (unsigned long long)sequence);
+  if ((uint64_t)r->sequence != sequence || r->outcome[0] == '\0' || r->method[0] == '\0') {
+    return verify_fail(v, "audit: record %llu names sequence %lld or lacks its method or outcome",
+                       (unsigned long long)sequence, (long long)r->sequence);
+  }
+  v->report->audit_records++;
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_token_row(verify *v, store_val key, store_val value) {
+  if (key.len != VERIFY_ID_KEY_BYTES) return verify_fail(v, "tokens: a key of %zu bytes", key.len);
+  const Ccpay__V1__Token *t =
+      (const void *)verify_unpack(v->arena, &ccpay__v1__token__descriptor, value);
+  uint64_t id = 0;
+  if (t == NULL || !id_parse(ID_TOKEN, t->id, &id) || id != key_get_u64(key.data)) {
+    return verify_fail(v, "tokens: the record under %llx does not decode or names another id",
+                       (unsigned long long)key_get_u64(key.data));
+  }
+  if (t->role[0] == '\0' || t->agent_id[0] == '\0' || t->create_time == NULL) {
+    return verify_fail(v, "token %s: no role, agent id or create time", t->id);
+  }
+  v->report->tokens++;
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_token_hash_row(verify *v, store_val key, store_val value) {
+  if (key.len != 32 || value.len != VERIFY_ID_KEY_BYTES) {
+    return verify_fail(v, "tokens_by_hash: an entry of %zu/%zu bytes", key.len, value.len);
+  }
+  store_val record;
+  ccpay_err err = store_get(v->txn, STORE_DB_TOKENS, value.data, value.len, &record, v->error);
+  if (err == CCPAY_ERR_NOT_FOUND) return verify_fail(v, "tokens_by_hash: names a missing token");
+  if (err != CCPAY_OK) return err;
+  v->report->index_entries++;
+  v->token_hashes++;
+  return CCPAY_OK;
+}
+
+static ccpay_err verify_security(verify *v) {
+  ccpay_err err = verify_walk(v, STORE_DB_AUDIT, NULL, verify_audit_row);
+  uint64_t last = 0;
+  if (err == CCPAY_OK) err = audit_last_sequence(v->txn, &last, v->error);
+  if (err == CCPAY_OK && last != v->report->audit_records) {
+    return verify_fail(v, "audit: meta says the last record is %llu, the trail holds %llu",
+                       (unsigned long long)last, (unsigned long long)v->report->audit_records);
+  }
+  if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_TOKENS, NULL, verify_token_row);
+  if (err == CCPAY_OK) err = verify_walk(v, STORE_DB_TOKENS_BY_HASH, NULL, verify_token_hash_row);
+  if (err == CCPAY_OK && v->token_hashes != v->report->tokens) {
+    return verify_fail(v, "tokens: %llu tokens but %llu tokens_by_hash entries",
+                       (unsigned long long)v->report->tokens, (unsigned long long)v->token_hashes);
+  }
+  return err;
+}
+
 static ccpay_err verify_all(verify *v) {
   ccpay_err err = verify_entries(v);
   if (err == CCPAY_OK) err = verify_balances(v);
@@ -1489,6 +1562,7 @@ static ccpay_err verify_all(verify *v) {
   if (err == CCPAY_OK) {
     err = verify_walk(v, STORE_DB_IDEMPOTENCY_BY_TIME, NULL, verify_idempotency_time_row);
   }
+  if (err == CCPAY_OK) err = verify_security(v);
   return err;
 }
 

@@ -32,7 +32,10 @@
  *   transaction for a SUCCEEDED CAPTURE, SALE or REFUND, and 0 for any other;
  * - every journal entry that names a transaction is the entry that transaction names
  *   (and is of its payment), and one naming only a payment is that payment's entry: no
- *   operation is posted twice. */
+ *   operation is posted twice;
+ * - the audit trail runs 1..N without a gap (each record's sequence equals its key, and
+ *   META's last sequence is N); every token decodes under its own id with a role and an
+ *   agent id, and tokens_by_hash has one entry per token, each naming an existing one. */
 #ifndef CCPAY_STORAGE_VERIFY_H
 #define CCPAY_STORAGE_VERIFY_H
 
@@ -52,6 +55,8 @@ typedef struct verify_report {
   uint64_t returns;
   uint64_t refund_checks;
   uint64_t index_entries;
+  uint64_t tokens;
+  uint64_t audit_records;
 } verify_report;
 
 /* CCPAY_OK when every invariant holds (report filled with what was checked); otherwise

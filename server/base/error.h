@@ -17,7 +17,8 @@ typedef enum ccpay_err {
   CCPAY_ERR_FIELD_INVALID,          /* INVALID_ARGUMENT: a field's value is malformed */
   CCPAY_ERR_FIELD_OUT_OF_RANGE,     /* INVALID_ARGUMENT: a number or length outside its limits */
   CCPAY_ERR_UNKNOWN_CURRENCY,       /* INVALID_ARGUMENT: not an ISO 4217 code we know */
-  CCPAY_ERR_CARD_DATA_IN_TEXT,      /* INVALID_ARGUMENT: a card number in a free-text field */
+  CCPAY_ERR_CARD_DATA_IN_TEXT,      /* INVALID_ARGUMENT: a card number in a free-text field
+                                       (reason CARD_NUMBER_IN_TEXT) */
   CCPAY_ERR_NOT_FOUND,              /* NOT_FOUND */
   CCPAY_ERR_IDEMPOTENCY_KEY_REUSED, /* FAILED_PRECONDITION: same request_id, other request */
   CCPAY_ERR_INVALID_STATE,          /* FAILED_PRECONDITION: not allowed in the current state */
@@ -42,6 +43,10 @@ typedef enum ccpay_err {
   CCPAY_ERR_OVERRIDE_LOCKED,           /* RESOURCE_EXHAUSTED: too many wrong override codes */
   CCPAY_ERR_REFUNDS_ALREADY_COMPUTED,  /* FAILED_PRECONDITION: apply credit after CompleteReturn */
   CCPAY_ERR_EXCESS_FUNDS_NOT_REFUNDED, /* FAILED_PRECONDITION: refund-excess-funds is NONE */
+  /* --- Security (authentication, authorization, transport) --- */
+  CCPAY_ERR_UNAUTHENTICATED,   /* UNAUTHENTICATED: no, unknown, revoked or expired token */
+  CCPAY_ERR_PERMISSION_DENIED, /* PERMISSION_DENIED: the caller's role lacks the permission */
+  CCPAY_ERR_AUTH_RATE_LIMITED, /* RESOURCE_EXHAUSTED: too many failed authentications */
   CCPAY_ERR_COUNT
 } ccpay_err;
 

@@ -132,11 +132,48 @@ enum {
   GATEWAY_STOP_TIMEOUT_MS = 7000,
   /* Currencies kept from an adapter's Capabilities. */
   GATEWAY_CURRENCIES_MAX = 32,
+
+  /* --- Security ------------------------------------------------------------------------ */
+  /* Agent tokens: random bytes from OpenSSL, shown as "ccp_" + base64url (no padding);
+   * the longest authorization header value read; an agent id (printable ASCII, no
+   * spaces); a role name. */
+  TOKEN_SECRET_BYTES = 32,
+  TOKEN_TEXT_BYTES = 4 + (TOKEN_SECRET_BYTES * 4 + 2) / 3,
+  TOKEN_HEADER_BYTES_MAX = 512,
+  TOKEN_HASH_BYTES = 32,
+  AGENT_ID_BYTES_MAX = 64,
+  ROLE_NAME_BYTES_MAX = 32,
+  /* A token's life when none is given, and the longest one may be given (seconds). */
+  TOKEN_TTL_S_DEFAULT = 90 * 24 * 3600,
+  TOKEN_TTL_S_MAX = 2 * 366 * 24 * 3600,
+  /* Failed authentications: each peer address may fail this many times per window; past
+   * that, its failing calls are refused with RESOURCE_EXHAUSTED and neither checked
+   * further nor audited (a bound on the audit trail an attacker can write). Peers
+   * tracked at once (the oldest window is forgotten first). */
+  AUTH_FAILURES_PER_PEER_MAX = 20,
+  AUTH_FAILURE_WINDOW_MS = 60000,
+  AUTH_PEERS_TRACKED_MAX = 1024,
+  /* Failed authentications audited per window across all peers: many addresses (an IPv6
+   * range) still cannot write more than this; the rest are refused all the same. */
+  AUTH_FAILURE_AUDITS_PER_WINDOW_MAX = 1000,
+  AUTH_PEER_BYTES_MAX = 128,
+  /* Audit records: target ids kept per record, bytes of a before/after description, of
+   * the outcome message; records per StreamAudit read. */
+  AUDIT_TARGETS_MAX = 8,
+  AUDIT_CHANGE_BYTES_MAX = 1024,
+  AUDIT_STREAM_BATCH = 64,
+  /* TLS files (certificate chain, key, client CA) read at start-up. */
+  TLS_FILE_BYTES_MAX = 256 << 10,
 };
 
 /* Idempotency records are kept 30 days (Adyen keeps keys 31, Stripe at least 1). */
 #define IDEMPOTENCY_RETENTION_MS ((long long)30 * 24 * 3600 * 1000)
 
+_Static_assert(TOKEN_TEXT_BYTES < TOKEN_HEADER_BYTES_MAX, "a token fits the header we read");
+_Static_assert(TOKEN_SECRET_BYTES >= 32, "a token holds at least 256 random bits");
+_Static_assert(TOKEN_TTL_S_DEFAULT <= TOKEN_TTL_S_MAX, "the default token life is allowed");
+_Static_assert(AUTH_FAILURES_PER_PEER_MAX <= AUTH_FAILURE_AUDITS_PER_WINDOW_MAX,
+               "one peer's failures are all audited while the whole budget is left");
 _Static_assert(PAGE_SIZE_DEFAULT <= PAGE_SIZE_MAX, "default page fits the maximum");
 _Static_assert(STORE_BATCH_COMMANDS_MAX <= STORE_QUEUE_COMMANDS_MAX, "a batch fits the queue");
 _Static_assert(REQUEST_BYTES_MAX < CALL_ARENA_BYTES_MAX / 4,

@@ -27,6 +27,10 @@ static const char usage_text[] =
     "Options (each also settable in the config file; flags win):\n"
     "  --config FILE       INI file with [server] and [storage] sections\n"
     "  --listen ADDR:PORT  address to serve on            [server] listen   (127.0.0.1:50051)\n"
+    "  --tls-cert FILE     the server's certificate chain (PEM) [server] tls_cert\n"
+    "  --tls-key FILE      its private key (PEM)                [server] tls_key\n"
+    "  --tls-client-ca FILE  require client certificates signed by this CA (mutual TLS)\n"
+    "                                                     [server] tls_client_ca\n"
     "  --plaintext         serve without TLS; loopback addresses only\n"
     "                                                     [server] plaintext (false)\n"
     "  --threads N         worker threads, 1 to 64        [server] threads  (2)\n"
@@ -154,6 +158,12 @@ static bool apply(ccpayd_config *c, const char *name, const char *value, const c
     if (!parse_unsigned(value, 1, SERVER_THREADS_MAX, &c->threads)) rule = "a number from 1 to 64";
   } else if (strcmp(name, "log_level") == 0) {
     if (!log_level_parse(value, &c->log_level)) rule = "debug, info, warn or error";
+  } else if (strcmp(name, "tls_cert") == 0) {
+    if (!copy_setting(c->tls_cert, sizeof c->tls_cert, value)) rule = "a file path";
+  } else if (strcmp(name, "tls_key") == 0) {
+    if (!copy_setting(c->tls_key, sizeof c->tls_key, value)) rule = "a file path";
+  } else if (strcmp(name, "tls_client_ca") == 0) {
+    if (!copy_setting(c->tls_client_ca, sizeof c->tls_client_ca, value)) rule = "a file path";
   } else if (strcmp(name, "plaintext") == 0) {
     if (!parse_bool(value, &c->plaintext)) rule = "true or false";
   } else if (strcmp(name, "capture_at_submit") == 0) {
@@ -296,6 +306,9 @@ static const struct option long_options[] = {
     {"adapter-start-timeout-ms", required_argument, NULL, 'T'},
     {"adapter-call-timeout-ms", required_argument, NULL, 'C'},
     {"plaintext", no_argument, NULL, 'P'},
+    {"tls-cert", required_argument, NULL, 'r'},
+    {"tls-key", required_argument, NULL, 'k'},
+    {"tls-client-ca", required_argument, NULL, 'a'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -322,6 +335,12 @@ static const char *setting_of(int code) {
       return "adapter_start_timeout_ms";
     case 'C':
       return "call_timeout_ms";
+    case 'r':
+      return "tls_cert";
+    case 'k':
+      return "tls_key";
+    case 'a':
+      return "tls_client_ca";
     default:
       return NULL;
   }
@@ -434,17 +453,26 @@ bool config_check_transport(const ccpayd_config *c, char *message, unsigned mess
     snprintf(message, message_size, "--listen: \"%s\" is not HOST:PORT or [V6]:PORT", c->listen);
     return false;
   }
-  if (!c->plaintext) {
+  bool tls = c->tls_cert[0] != '\0' || c->tls_key[0] != '\0';
+  if (c->plaintext && (tls || c->tls_client_ca[0] != '\0')) {
     snprintf(message, message_size,
-             "--plaintext: required for now (TLS is not configured yet); plaintext is only "
-             "allowed on a loopback address");
+             "--plaintext: cannot be combined with --tls-cert, --tls-key or --tls-client-ca");
     return false;
   }
-  if (!config_host_is_loopback(c->listen)) {
+  if (c->plaintext) {
+    if (!config_host_is_loopback(c->listen)) {
+      snprintf(message, message_size,
+               "--listen: %s is not a loopback address; plaintext is only allowed on loopback "
+               "(127.0.0.1, ::1, localhost): configure --tls-cert and --tls-key",
+               c->listen);
+      return false;
+    }
+    return true;
+  }
+  if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
     snprintf(message, message_size,
-             "--listen: %s is not a loopback address; plaintext is only allowed on loopback "
-             "(127.0.0.1, ::1, localhost)",
-             c->listen);
+             "--tls-cert and --tls-key are required to serve with TLS; without them only "
+             "--plaintext on a loopback address is allowed");
     return false;
   }
   return true;

@@ -34,6 +34,11 @@ typedef struct ccpayd_config {
   unsigned threads;
   log_level log_level;
   bool plaintext;
+  /* [server] tls_cert, tls_key (PEM files: the certificate chain and its key) and
+   * tls_client_ca (PEM: when set, clients must present a certificate it signed). */
+  char tls_cert[PATH_MAX];
+  char tls_key[PATH_MAX];
+  char tls_client_ca[PATH_MAX];
   /* [payments] capture_at_submit: card payments are captured when the order is
    * submitted (a sale) instead of when it is invoiced. */
   bool capture_at_submit;
@@ -55,8 +60,9 @@ typedef struct ccpayd_config {
 bool config_load(int argc, char **argv, ccpayd_config *config, char *message,
                  unsigned message_size);
 
-/* Checks that the combination of settings can run: plaintext only on a loopback
- * address (TLS arrives with the security issue, so for now plaintext is required). */
+/* Checks that the combination of settings can run: TLS (certificate and key, optionally
+ * a client CA for mutual TLS), or plaintext when asked for explicitly and only on a
+ * loopback address; never both. */
 bool config_check_transport(const ccpayd_config *config, char *message, unsigned message_size);
 
 /* Completes and checks the adapter settings against the file system: fills in default

@@ -3,9 +3,13 @@
  * adapters start before the server accepts calls, and on SIGTERM/SIGINT the server
  * drains its calls while storage and the adapters are still up to answer them; then the
  * adapters stop, then storage closes. */
+#include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/descriptor_set.h"
@@ -14,6 +18,7 @@
 #include "config.h"
 #include "gateway/supervisor.h"
 #include "rpc/rpc.h"
+#include "services/auth.h"
 #include "services/payment_flow.h"
 #include "services/services.h"
 #include "storage/store.h"
@@ -33,13 +38,79 @@ static bool write_port_file(const char *path, int port) {
   return ok && rename(temporary, path) == 0;
 }
 
+/* Reads the PEM file path (a setting named flag) into a new NUL-terminated buffer: at
+ * most TLS_FILE_BYTES_MAX bytes, holding a PEM block. NULL with message printed. */
+static char *read_pem(const char *flag, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "ccpayd: %s: cannot read %s: %s\n", flag, path, strerror(errno));
+    return NULL;
+  }
+  char *text = malloc(TLS_FILE_BYTES_MAX + 1);
+  size_t len = text != NULL ? fread(text, 1, TLS_FILE_BYTES_MAX + 1, f) : 0;
+  bool failed = ferror(f) != 0;
+  fclose(f);
+  const char *problem = text == NULL               ? "out of memory"
+                        : failed                   ? "read error"
+                        : len > TLS_FILE_BYTES_MAX ? "larger than 256 KiB"
+                                                   : NULL;
+  if (problem == NULL) {
+    text[len] = '\0';
+    if (strstr(text, "-----BEGIN ") == NULL) problem = "not a PEM file";
+  }
+  if (problem != NULL) {
+    fprintf(stderr, "ccpayd: %s: %s: %s\n", flag, path, problem);
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+/* The TLS settings as PEM text; false (message printed) when a file is unusable. Free
+ * with tls_free. */
+static bool tls_load(const ccpayd_config *config, rpc_tls_options *tls) {
+  memset(tls, 0, sizeof *tls);
+  tls->cert_chain_pem = read_pem("--tls-cert", config->tls_cert);
+  tls->private_key_pem =
+      tls->cert_chain_pem != NULL ? read_pem("--tls-key", config->tls_key) : NULL;
+  struct stat st;
+  if (tls->private_key_pem != NULL && stat(config->tls_key, &st) == 0 && (st.st_mode & 077) != 0) {
+    char quoted[2 * PATH_MAX];
+    log_warn(
+        "event=tls_key_mode path=%s mode=%04o advice=\"readable by group or others; chmod "
+        "600\"",
+        log_quote(config->tls_key, quoted, sizeof quoted), (unsigned)(st.st_mode & 0777));
+  }
+  bool ok = tls->private_key_pem != NULL;
+  if (ok && config->tls_client_ca[0] != '\0') {
+    tls->client_ca_pem = read_pem("--tls-client-ca", config->tls_client_ca);
+    ok = tls->client_ca_pem != NULL;
+  }
+  return ok;
+}
+
+static void tls_free(rpc_tls_options *tls) {
+  if (tls->private_key_pem != NULL)
+    OPENSSL_cleanse((char *)tls->private_key_pem, strlen(tls->private_key_pem));
+  free((char *)tls->cert_chain_pem);
+  free((char *)tls->private_key_pem);
+  free((char *)tls->client_ca_pem);
+}
+
 /* Serves until SIGTERM/SIGINT, then drains the server. env's store, feed, gateway and
  * payment engine are up. */
 static int serve(const ccpayd_config *config, service_env *env) {
   ledger_feed *feed = env->feed;
   size_t method_count = 0;
   const rpc_method *methods = services_methods(env, &method_count);
+  auth *authenticator = auth_create(env->store);
+  if (authenticator == NULL) {
+    fprintf(stderr, "ccpayd: out of memory\n");
+    return 1;
+  }
   rpc_server_options options = {
+      .authenticate = auth_authenticate,
+      .authenticate_context = authenticator,
       .listen_address = config->listen,
       .threads = config->threads,
       .request_bytes_max = REQUEST_BYTES_MAX,
@@ -48,22 +119,40 @@ static int serve(const ccpayd_config *config, service_env *env) {
       .descriptor_set = ccpay_descriptor_set,
       .descriptor_set_len = ccpay_descriptor_set_size,
   };
+  rpc_tls_options tls;
+  memset(&tls, 0, sizeof tls);
+  if (!config->plaintext) {
+    if (!tls_load(config, &tls)) {
+      tls_free(&tls);
+      auth_destroy(authenticator);
+      return 1;
+    }
+    options.tls = &tls;
+  }
   rpc_server *server = NULL;
   int port = 0;
   ccpay_error error;
-  if (rpc_server_start(&options, &server, &port, &error) != CCPAY_OK) {
+  ccpay_err started = rpc_server_start(&options, &server, &port, &error);
+  tls_free(&tls); /* gRPC keeps its own copies */
+  if (started != CCPAY_OK) {
     fprintf(stderr, "ccpayd: %s\n", error.message);
+    auth_destroy(authenticator);
     return 1;
   }
   if (config->port_file[0] != '\0' && !write_port_file(config->port_file, port)) {
     fprintf(stderr, "ccpayd: --port-file: cannot write %s\n", config->port_file);
     ledger_feed_close(feed);
     rpc_server_stop(server, 0);
+    auth_destroy(authenticator);
     return 1;
   }
   rpc_server_set_serving(server, true);
-  log_info("event=ready version=%s listen=%s port=%d threads=%u data_dir=%s", CCPAYD_VERSION,
-           config->listen, port, config->threads, config->data_dir);
+  log_info("event=ready version=%s listen=%s port=%d transport=%s threads=%u data_dir=%s",
+           CCPAYD_VERSION, config->listen, port,
+           config->plaintext                  ? "plaintext"
+           : config->tls_client_ca[0] != '\0' ? "mtls"
+                                              : "tls",
+           config->threads, config->data_dir);
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -76,6 +165,7 @@ static int serve(const ccpayd_config *config, service_env *env) {
   /* Followers of the ledger would wait for entries that never come: end them first. */
   ledger_feed_close(feed);
   rpc_server_stop(server, SHUTDOWN_DRAIN_MS);
+  auth_destroy(authenticator);
   return 0;
 }
 

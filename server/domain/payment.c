@@ -160,6 +160,14 @@ ccpay_err payment_validate_new(const payment *p, const char *order_currency, int
                            "payment.amount.currency_code: must be the order's currency %s",
                            order_currency);
   }
+  /* Whatever the tender, these texts are stored as given: never a card number in them. */
+  ccpay_err text_rc =
+      validate_text("payment.reference", p->reference, PAYMENT_REFERENCE_BYTES_MAX, false, error);
+  if (text_rc == CCPAY_OK) {
+    text_rc = validate_text("payment.check_number", p->check_number, PAYMENT_CHECK_NUMBER_BYTES_MAX,
+                            false, error);
+  }
+  if (text_rc != CCPAY_OK) return text_rc;
   switch (p->tender_type) {
     case TENDER(CARD):
       return validate_card(p->card, now_ms, error);

@@ -140,5 +140,10 @@ ccpay_err validate_code(const char *field, const char *code, size_t bytes_max, c
                            "%s: 1 to %zu upper-case letters, digits or underscores", field,
                            bytes_max);
   }
+  /* Digits are allowed, so a code could carry a card number: never store one. */
+  if (validate_has_card_number(code)) {
+    return ccpay_error_set(error, CCPAY_ERR_CARD_DATA_IN_TEXT,
+                           "%s: looks like a card number; card data must never be stored", field);
+  }
   return CCPAY_OK;
 }

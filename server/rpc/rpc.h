@@ -26,6 +26,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/limits.h"
 
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
@@ -52,10 +53,50 @@ typedef struct rpc_method {
   rpc_handler_fn handler;    /* RPC_UNARY, RPC_SERVER_STREAMING */
   rpc_message_fn on_message; /* RPC_BIDI_PER_MESSAGE */
   /* The permission a caller needs ("customers.write"); NULL for open methods (health,
-   * reflection). Enforced once authentication exists; listed in the method table now. */
+   * reflection). Enforced when the server has an authenticator. */
   const char *permission;
   void *context; /* the service's state, given back by rpc_call_context */
 } rpc_method;
+
+/* --- Authentication ------------------------------------------------------------------
+ *
+ * A server with an authenticator checks every call of a method that names a permission
+ * (health and reflection name none and stay open), before its request is decoded: the
+ * `authorization: Bearer <token>` metadata goes to the authenticator, which says who the
+ * caller is (UNAUTHENTICATED otherwise); then the method's permission must be among the
+ * caller's (PERMISSION_DENIED naming it otherwise). The runtime knows nothing of tokens
+ * or roles: the authenticator and its role table are the application's. */
+
+/* Who is calling, as the authenticator found them. */
+typedef struct rpc_principal {
+  char agent_id[AGENT_ID_BYTES_MAX + 1];
+  char role[ROLE_NAME_BYTES_MAX + 1];
+  const char *const *permissions; /* NULL-terminated, static (the role table's) */
+} rpc_principal;
+
+typedef struct rpc_auth_request {
+  const char *method;     /* "/ccpay.v1.OrderService/CreateOrder" */
+  const char *permission; /* what the method needs; never NULL here */
+  /* The token after "Bearer " in the authorization metadata; NULL when the call had no
+   * such metadata (or another scheme, or an over-long value). Never log it. */
+  const char *bearer;
+  const char *peer; /* the client's address, "ipv4:127.0.0.1:40112" */
+} rpc_auth_request;
+
+/* Runs on a worker thread for each such call; must not block on I/O other than a read
+ * snapshot. Fill *out and return CCPAY_OK, or return an error (filled):
+ * CCPAY_ERR_UNAUTHENTICATED, CCPAY_ERR_AUTH_RATE_LIMITED, CCPAY_ERR_STORAGE… */
+typedef ccpay_err (*rpc_authenticate_fn)(void *context, const rpc_auth_request *request,
+                                         rpc_principal *out, ccpay_error *error);
+
+/* TLS on the listening port: PEM text (not file names), each NUL-terminated and owned by
+ * the caller for the duration of rpc_server_start. */
+typedef struct rpc_tls_options {
+  const char *cert_chain_pem;  /* the server's certificate chain */
+  const char *private_key_pem; /* its key */
+  const char *client_ca_pem;   /* non-NULL: mutual TLS, clients must present a
+                                  certificate this CA signed */
+} rpc_tls_options;
 
 typedef struct rpc_server_options {
   const char *listen_address; /* "127.0.0.1:50051"; port 0 binds an ephemeral port;
@@ -68,12 +109,17 @@ typedef struct rpc_server_options {
    * disables reflection. Must outlive the server. */
   const uint8_t *descriptor_set;
   size_t descriptor_set_len;
+  /* NULL: no authentication (the adapters, on their 0600 unix sockets). */
+  rpc_authenticate_fn authenticate;
+  void *authenticate_context;
+  /* NULL: plaintext (the caller checks that the address is loopback). */
+  const rpc_tls_options *tls;
 } rpc_server_options;
 
-/* Creates, binds and starts the server: plaintext (the caller checks that the address
- * is loopback). *port_out receives the bound port. Health reports NOT_SERVING until
- * rpc_server_set_serving. Errors: CCPAY_ERR_FIELD_INVALID for options, CCPAY_ERR_INTERNAL
- * when the address cannot be bound (message names it). */
+/* Creates, binds and starts the server: with TLS when options->tls is set, else
+ * plaintext (the caller checks that the address is loopback). *port_out receives the bound port.
+ * Health reports NOT_SERVING until rpc_server_set_serving. Errors: CCPAY_ERR_FIELD_INVALID for
+ * options, CCPAY_ERR_INTERNAL when the address cannot be bound (message names it). */
 ccpay_err rpc_server_start(const rpc_server_options *options, rpc_server **out, int *port_out,
                            ccpay_error *error);
 
@@ -101,6 +147,11 @@ void rpc_call_set_request_id(rpc_call *call, const char *request_id);
 /* Who is calling: the agent id of the caller's bearer token ("" when the server runs
  * without authentication). Valid for the call's life. */
 const char *rpc_call_agent_id(const rpc_call *call);
+
+/* The caller's role ("" without authentication), and the client's address ("" when
+ * unknown). Valid for the call's life. */
+const char *rpc_call_role(const rpc_call *call);
+const char *rpc_call_peer(const rpc_call *call);
 
 /* True when the caller's role grants permission (a name of the method table's kind,
  * e.g. "payments.alternate_payment"). Handlers ask this for rights a method checks

@@ -6,8 +6,11 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/check.h"
 #include "base/clock.h"
@@ -60,6 +63,10 @@ struct rpc_call {
   int status;
   const char *reason;
   char request_id[REQUEST_ID_BYTES_MAX + 1];
+
+  /* Who is calling (set before the handler runs; empty without authentication). */
+  rpc_principal principal;
+  char peer[AUTH_PEER_BYTES_MAX];
 };
 
 static void call_unref(rpc_call *c);
@@ -77,8 +84,11 @@ static void call_log(rpc_call *c) {
                     : c->status == 0  ? LOG_INFO
                     : c->status == 13 ? LOG_ERROR
                                       : LOG_WARN;
-  log_write(level, "event=call method=%s status=%d reason=%s duration_us=%lld request_id=%s",
-            c->method_name, c->status, c->reason, (long long)duration_us, request_id);
+  char agent[2 * AGENT_ID_BYTES_MAX + 8];
+  log_quote(c->principal.agent_id, agent, sizeof agent);
+  log_write(level,
+            "event=call method=%s status=%d reason=%s duration_us=%lld request_id=%s agent=%s",
+            c->method_name, c->status, c->reason, (long long)duration_us, request_id, agent);
 }
 
 static void call_free(rpc_call *c) {
@@ -386,6 +396,57 @@ static bool deadline_passed(const rpc_call *c) {
   return gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0;
 }
 
+/* The token of an `authorization: Bearer <token>` metadata entry, copied into out
+ * (size bytes); NULL when there is none, or it is not of that form or too long. */
+static const char *bearer_token(const grpc_metadata_array *metadata, char *out, size_t size) {
+  static const char scheme[] = "bearer ";
+  for (size_t i = 0; i < metadata->count; i++) {
+    const grpc_metadata *m = &metadata->metadata[i];
+    if (grpc_slice_str_cmp(m->key, "authorization") != 0) continue;
+    size_t len = GRPC_SLICE_LENGTH(m->value);
+    const char *value = (const char *)GRPC_SLICE_START_PTR(m->value);
+    if (len <= sizeof scheme - 1 || len - (sizeof scheme - 1) >= size) return NULL;
+    if (strncasecmp(value, scheme, sizeof scheme - 1) != 0) return NULL;
+    len -= sizeof scheme - 1;
+    memcpy(out, value + sizeof scheme - 1, len);
+    out[len] = '\0';
+    return out;
+  }
+  return NULL;
+}
+
+/* Authentication and the method's permission, before anything is decoded. */
+static ccpay_err call_authorize(rpc_call *c, ccpay_error *error) {
+  const char *permission = c->method->permission;
+  char *peer = grpc_call_get_peer(c->call);
+  if (peer != NULL) {
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    gpr_free(peer);
+  }
+  if (c->server->authenticate == NULL || permission == NULL) return CCPAY_OK;
+  char token[TOKEN_HEADER_BYTES_MAX];
+  rpc_auth_request request = {
+      .method = c->method_name,
+      .permission = permission,
+      .bearer = bearer_token(&c->request_metadata, token, sizeof token),
+      .peer = c->peer,
+  };
+  rpc_principal principal;
+  memset(&principal, 0, sizeof principal);
+  ccpay_err rc =
+      c->server->authenticate(c->server->authenticate_context, &request, &principal, error);
+  OPENSSL_cleanse(token, sizeof token);
+  if (rc != CCPAY_OK) return rc;
+  CHECK(principal.permissions != NULL && principal.agent_id[0] != '\0');
+  c->principal = principal;
+  if (!rpc_call_has_permission(c, permission)) {
+    return ccpay_error_set(error, CCPAY_ERR_PERMISSION_DENIED,
+                           "permission %s is needed for %s; role %s does not have it", permission,
+                           c->method_name, principal.role);
+  }
+  return CCPAY_OK;
+}
+
 void rpc_call_start(rpc_request *r) {
   rpc_call *c = call_create(r);
   grpc_byte_buffer *payload = r->payload;
@@ -404,6 +465,7 @@ void rpc_call_start(rpc_request *r) {
     rc = ccpay_error_set(&error, CCPAY_ERR_DEADLINE_EXCEEDED,
                          "the deadline passed before the call could start");
   }
+  if (rc == CCPAY_OK) rc = call_authorize(c, &error);
   if (rc == CCPAY_OK) rc = decode_request(c, payload, &request, &error);
   if (payload != NULL) grpc_byte_buffer_destroy(payload);
   if (rc != CCPAY_OK) {
@@ -449,16 +511,18 @@ arena *rpc_call_arena(rpc_call *c) { return c->arena; }
 void *rpc_call_context(const rpc_call *c) { return c->method->context; }
 const char *rpc_call_method_name(const rpc_call *c) { return c->method_name; }
 
-/* Authentication does not exist yet: every caller is anonymous and holds no right
- * beyond calling the method. */
-const char *rpc_call_agent_id(const rpc_call *c) {
-  (void)c;
-  return "";
-}
+/* Without an authenticator every caller is anonymous and holds no right beyond calling
+ * the method. */
+const char *rpc_call_agent_id(const rpc_call *c) { return c->principal.agent_id; }
+const char *rpc_call_role(const rpc_call *c) { return c->principal.role; }
+const char *rpc_call_peer(const rpc_call *c) { return c->peer; }
 
 bool rpc_call_has_permission(const rpc_call *c, const char *permission) {
-  (void)c;
-  (void)permission;
+  CHECK(permission != NULL);
+  if (c->principal.permissions == NULL) return false;
+  for (const char *const *p = c->principal.permissions; *p != NULL; p++) {
+    if (strcmp(*p, permission) == 0) return true;
+  }
   return false;
 }
 

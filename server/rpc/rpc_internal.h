@@ -43,6 +43,8 @@ struct rpc_server {
                             then generic slots */
   size_t request_count;
   rpc_reflection *reflection;
+  rpc_authenticate_fn authenticate; /* NULL: every caller is anonymous */
+  void *authenticate_context;
   atomic_bool serving;
   atomic_bool stopping;
 

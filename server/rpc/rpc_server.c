@@ -88,6 +88,9 @@ static ccpay_err build_method_table(rpc_server *s, const rpc_server_options *o,
     CHECK(m->request_descriptor != NULL && m->reply_descriptor != NULL);
     CHECK((m->kind == RPC_BIDI_PER_MESSAGE) == (m->on_message != NULL));
     CHECK((m->kind == RPC_BIDI_PER_MESSAGE) == (m->handler == NULL));
+    /* Authentication runs where a request is first decoded, which a bidi call skips:
+     * only open methods (reflection) may be bidi. */
+    CHECK(m->kind != RPC_BIDI_PER_MESSAGE || m->permission == NULL);
     for (size_t j = 0; j < i; j++) CHECK(strcmp(s->methods[j].name, m->name) != 0);
   }
   return CCPAY_OK;
@@ -167,6 +170,19 @@ static void server_free(rpc_server *s) {
   grpc_shutdown();
 }
 
+/* TLS from the PEM text in tls (with client certificates required and verified against
+ * its CA when one is given), or plaintext when tls is NULL. */
+static grpc_server_credentials *server_credentials(const rpc_tls_options *tls) {
+  if (tls == NULL) return grpc_insecure_server_credentials_create();
+  CHECK(tls->cert_chain_pem != NULL && tls->private_key_pem != NULL);
+  grpc_ssl_pem_key_cert_pair pair = {.private_key = tls->private_key_pem,
+                                     .cert_chain = tls->cert_chain_pem};
+  grpc_ssl_client_certificate_request_type request =
+      tls->client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  return grpc_ssl_server_credentials_create_ex(tls->client_ca_pem, &pair, 1, request, NULL);
+}
+
 ccpay_err rpc_server_start(const rpc_server_options *o, rpc_server **out, int *port_out,
                            ccpay_error *error) {
   ccpay_err rc = validate_options(o, error);
@@ -196,13 +212,16 @@ ccpay_err rpc_server_start(const rpc_server_options *o, rpc_server **out, int *p
   }
   create_requests(s);
 
-  grpc_server_credentials *credentials = grpc_insecure_server_credentials_create();
+  s->authenticate = o->authenticate;
+  s->authenticate_context = o->authenticate_context;
+  grpc_server_credentials *credentials = server_credentials(o->tls);
   int port = grpc_server_add_http2_port(s->server, o->listen_address, credentials);
   grpc_server_credentials_release(credentials);
   if (port == 0) {
     rc = ccpay_error_set(error, CCPAY_ERR_INTERNAL,
-                         "listen: cannot bind %s (in use, or not an address of this host)",
-                         o->listen_address);
+                         "listen: cannot bind %s (in use, or not an address of this host%s)",
+                         o->listen_address,
+                         o->tls != NULL ? ", or the TLS certificate and key do not fit" : "");
     goto fail;
   }
   grpc_server_start(s->server);

@@ -1,256 +1,271 @@
-/* ccpay.v1.AdminService: the business parameters (persisted, validated, changed by
- * update_mask) and the security override code. */
+/* ccpay.v1.AdminService. This file holds the security part: agent tokens (CreateToken,
+ * RevokeToken, ListTokens) and the audit trail (StreamAudit). Writes go through
+ * mutation.c like every other change, so each is idempotent and audited there. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit_trail.h"
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/limits.h"
+#include "ccpay/v1/admin.pb-c.h"
 #include "common.h"
-#include "domain/currency.h"
-#include "domain/refund.h"
+#include "domain/roles.h"
 #include "domain/validate.h"
+#include "feed_stream.h"
 #include "mutation.h"
-#include "override_code.h"
+#include "paging.h"
 #include "services.h"
-#include "storage/returns.h"
+#include "storage/audit.h"
+#include "storage/keys.h"
+#include "storage/tokens.h"
 #include "timestamps.h"
 
-#define TENDER(x) CCPAY__V1__TENDER_TYPE__TENDER_TYPE_##x
-
-/* What GetParameters shows: the stored parameters with every default spelled out. */
-static ccpay_err parameters_view(store_txn *txn, arena *a, Ccpay__V1__Parameters **out,
-                                 ccpay_error *error) {
-  ccpay_err rc = parameters_get(txn, a, out, error);
-  if (rc != CCPAY_OK) return rc;
-  Ccpay__V1__Parameters *p = *out;
-  if (p->default_return_method == TENDER(UNSPECIFIED)) p->default_return_method = TENDER(CHECK);
-  if (p->apply_credit_method == TENDER(UNSPECIFIED)) {
-    p->apply_credit_method = TENDER(CUSTOMER_ACCOUNT);
-  }
-  if (p->refund_excess_funds == 0) {
-    p->refund_excess_funds = CCPAY__V1__REFUND_EXCESS_FUNDS__REFUND_EXCESS_FUNDS_AUTO;
-  }
-  Ccpay__V1__OverrideCodeRecord *code = NULL;
-  rc = override_code_get(txn, a, &code, error);
-  p->override_code_set = rc == CCPAY_OK;
-  return rc == CCPAY_ERR_NOT_FOUND ? CCPAY_OK : rc;
-}
-
-static void get_parameters(rpc_call *call, const ProtobufCMessage *message) {
-  (void)message;
-  service_env *env = rpc_call_context(call);
-  Ccpay__V1__Parameters *p = NULL;
-  store_txn *txn = NULL;
-  ccpay_error error;
-  ccpay_err rc = store_read_begin(env->store, &txn, &error);
-  if (rc == CCPAY_OK) {
-    rc = parameters_view(txn, rpc_call_arena(call), &p, &error);
-    store_read_end(txn);
-  }
-  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &p->base : NULL, &error);
-}
-
-/* --- UpdateParameters ------------------------------------------------------------------ */
-
 enum {
-  FIELD_REFUND_METHODS = 1 << 0,
-  FIELD_DEFAULT_RETURN_METHOD = 1 << 1,
-  FIELD_ADVANCE_CREDIT = 1 << 2,
-  FIELD_APPLY_CREDIT = 1 << 3,
-  FIELD_APPLY_CREDIT_METHOD = 1 << 4,
-  FIELD_REFUND_EXCESS_FUNDS = 1 << 5,
+  LISTING_TOKENS = 0x30,
+  AUDIT_STREAM_ARENA_BYTES = 4 << 20,
 };
 
-static const struct {
-  const char *name;
-  unsigned bit;
-} parameter_fields[] = {
-    {"refund_methods", FIELD_REFUND_METHODS},
-    {"default_return_method", FIELD_DEFAULT_RETURN_METHOD},
-    {"advance_credit", FIELD_ADVANCE_CREDIT},
-    {"apply_credit", FIELD_APPLY_CREDIT},
-    {"apply_credit_method", FIELD_APPLY_CREDIT_METHOD},
-    {"refund_excess_funds", FIELD_REFUND_EXCESS_FUNDS},
-};
+/* --- Agent tokens and the audit trail (security) -------------------------------------- */
 
-static ccpay_err parse_mask(char **paths, size_t count, unsigned *fields, ccpay_error *error) {
-  *fields = 0;
-  if (count == 0) {
-    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED,
-                           "update_mask: required; name the parameters to change");
-  }
-  for (size_t i = 0; i < count; i++) {
-    unsigned bit = 0;
-    for (size_t j = 0; j < sizeof parameter_fields / sizeof *parameter_fields; j++) {
-      if (strcmp(paths[i], parameter_fields[j].name) == 0) bit = parameter_fields[j].bit;
-    }
-    if (bit == 0) {
-      return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                             "update_mask: %.64s is not a parameter that can change", paths[i]);
-    }
-    *fields |= bit;
-  }
-  return CCPAY_OK;
+static int64_t timestamp_to_ms(const Google__Protobuf__Timestamp *t) {
+  return t->seconds * 1000 + t->nanos / 1000000;
 }
 
-static ccpay_err validate_refund_methods(const Ccpay__V1__Parameters *p, ccpay_error *error) {
-  if (p->n_refund_methods > REFUND_METHODS_MAX) {
+/* --- CreateToken ---------------------------------------------------------------------- */
+
+typedef struct create_token_input {
+  const char *role;
+  const char *agent_id;
+  int64_t expire_ms;
+  uint8_t hash[TOKEN_HASH_BYTES];
+} create_token_input;
+
+static ccpay_err create_token_execute(store_txn *txn, const void *input, arena *a,
+                                      ProtobufCMessage **reply, ccpay_error *error) {
+  const create_token_input *in = input;
+  if (in->expire_ms <= store_txn_time_ms(txn)) {
     return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
-                           "parameters.refund_methods: at most one per currency");
+                           "token.expire_time: must be in the future");
   }
-  char field[64];
-  for (size_t i = 0; i < p->n_refund_methods; i++) {
-    const Ccpay__V1__CurrencyRefundMethod *m = p->refund_methods[i];
-    if (currency_find(m->currency_code) == NULL) {
-      return ccpay_error_set(error, CCPAY_ERR_UNKNOWN_CURRENCY,
-                             "parameters.refund_methods[%zu].currency_code: %.8s is not an ISO "
-                             "4217 currency code",
-                             i, m->currency_code);
-    }
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(p->refund_methods[j]->currency_code, m->currency_code) == 0) {
-        return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                               "parameters.refund_methods[%zu]: %s is listed twice", i,
-                               m->currency_code);
-      }
-    }
-    snprintf(field, sizeof field, "parameters.refund_methods[%zu].tender_type", i);
-    ccpay_err rc = refund_check_currency_method(field, m->tender_type, error);
-    if (rc != CCPAY_OK) return rc;
-  }
+  Ccpay__V1__Token *t = NULL;
+  ccpay_err rc = tokens_issue(txn, in->role, in->agent_id, audit_trail_agent_id(), in->expire_ms,
+                              in->hash, a, &t, error);
+  if (rc != CCPAY_OK) return rc;
+  char *after = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
+  Ccpay__V1__CreateTokenResponse *r = arena_alloc(a, sizeof *r);
+  if (after == NULL || r == NULL) return service_exhausted(error);
+  snprintf(after, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s expire_time_ms=%lld", t->id,
+           t->role, t->agent_id, (long long)in->expire_ms);
+  audit_trail_note_change("", after);
+  ccpay__v1__create_token_response__init(r);
+  r->token = t;
+  *reply = &r->base;
   return CCPAY_OK;
 }
 
-static ccpay_err validate_parameters(const Ccpay__V1__Parameters *p, unsigned fields,
-                                     ccpay_error *error) {
-  ccpay_err rc = CCPAY_OK;
-  if (fields & FIELD_REFUND_METHODS) rc = validate_refund_methods(p, error);
-  if (rc == CCPAY_OK && (fields & FIELD_DEFAULT_RETURN_METHOD)) {
-    rc = refund_check_default_method("parameters.default_return_method", p->default_return_method,
-                                     error);
-  }
-  if (rc == CCPAY_OK && (fields & FIELD_APPLY_CREDIT_METHOD) &&
-      p->apply_credit_method != TENDER(CUSTOMER_ACCOUNT)) {
-    rc = ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                         "parameters.apply_credit_method: only CUSTOMER_ACCOUNT (a customer "
-                         "method) pays with a return's credit");
-  }
-  if (rc == CCPAY_OK && (fields & FIELD_REFUND_EXCESS_FUNDS) &&
-      (p->refund_excess_funds < CCPAY__V1__REFUND_EXCESS_FUNDS__REFUND_EXCESS_FUNDS_AUTO ||
-       p->refund_excess_funds > CCPAY__V1__REFUND_EXCESS_FUNDS__REFUND_EXCESS_FUNDS_NONE)) {
-    rc = ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
-                         "parameters.refund_excess_funds: AUTO, OPTIONAL or NONE");
-  }
-  return rc;
-}
-
-typedef struct update_input {
-  const Ccpay__V1__Parameters *requested;
-  unsigned fields;
-} update_input;
-
-static ccpay_err update_parameters_execute(store_txn *txn, const void *input, arena *a,
-                                           ProtobufCMessage **reply, ccpay_error *error) {
-  const update_input *in = input;
-  Ccpay__V1__Parameters *p = NULL;
-  ccpay_err rc = parameters_get(txn, a, &p, error);
+static ccpay_err create_token_check(const Ccpay__V1__CreateTokenRequest *request,
+                                    create_token_input *in, ccpay_error *error) {
+  ccpay_err rc = validate_request_id(request->request_id, error);
   if (rc != CCPAY_OK) return rc;
-  const Ccpay__V1__Parameters *r = in->requested;
-  if (in->fields & FIELD_REFUND_METHODS) {
-    p->refund_methods = r->refund_methods;
-    p->n_refund_methods = r->n_refund_methods;
+  const Ccpay__V1__Token *t = request->token;
+  if (t == NULL) return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "token: required");
+  if (t->role[0] == '\0') {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_REQUIRED, "token.role: required (one of %s)",
+                           roles_names());
   }
-  if (in->fields & FIELD_DEFAULT_RETURN_METHOD) p->default_return_method = r->default_return_method;
-  if (in->fields & FIELD_ADVANCE_CREDIT) p->advance_credit = r->advance_credit;
-  if (in->fields & FIELD_APPLY_CREDIT) p->apply_credit = r->apply_credit;
-  if (in->fields & FIELD_APPLY_CREDIT_METHOD) p->apply_credit_method = r->apply_credit_method;
-  if (in->fields & FIELD_REFUND_EXCESS_FUNDS) p->refund_excess_funds = r->refund_excess_funds;
-  p->override_code_set = false; /* output only, never stored */
-  p->version++;
-  p->update_time = timestamp_from_ms(a, store_txn_time_ms(txn));
-  if (p->update_time == NULL) return service_exhausted(error);
-  rc = parameters_put(txn, p, error);
-  if (rc == CCPAY_OK) rc = parameters_view(txn, a, &p, error);
-  *reply = p != NULL ? &p->base : NULL;
-  return rc;
+  const role_def *r = roles_find(t->role);
+  if (r == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "token.role: must be one of %s",
+                           roles_names());
+  }
+  rc = roles_validate_agent_id("token.agent_id", t->agent_id, error);
+  if (rc != CCPAY_OK) return rc;
+  int64_t now_ms = clock_wall_ms();
+  in->expire_ms = (int64_t)TOKEN_TTL_S_DEFAULT * 1000 + now_ms;
+  if (t->expire_time != NULL) {
+    in->expire_ms = timestamp_to_ms(t->expire_time);
+    if (in->expire_ms <= now_ms || in->expire_ms > now_ms + (int64_t)TOKEN_TTL_S_MAX * 1000) {
+      return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
+                             "token.expire_time: must be in the future and at most %d days ahead",
+                             TOKEN_TTL_S_MAX / 86400);
+    }
+  }
+  in->role = r->name;
+  in->agent_id = t->agent_id;
+  return CCPAY_OK;
 }
 
-static void update_parameters(rpc_call *call, const ProtobufCMessage *message) {
-  const Ccpay__V1__UpdateParametersRequest *r = (const Ccpay__V1__UpdateParametersRequest *)message;
-  service_env *env = rpc_call_context(call);
-  update_input *in = arena_calloc(rpc_call_arena(call), sizeof *in);
-  ccpay_error error;
-  ccpay_err rc =
-      in == NULL ? service_exhausted(&error) : validate_request_id(r->request_id, &error);
-  if (rc == CCPAY_OK && r->parameters == NULL) {
-    rc = ccpay_error_set(&error, CCPAY_ERR_FIELD_REQUIRED, "parameters: required");
-  }
-  if (rc == CCPAY_OK) rc = parse_mask(r->update_mask, r->n_update_mask, &in->fields, &error);
-  if (rc == CCPAY_OK) rc = validate_parameters(r->parameters, in->fields, &error);
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, &error);
-    return;
-  }
-  in->requested = r->parameters;
-  mutation_submit(call, env->store, r->request_id, message, update_parameters_execute, in);
-}
-
-/* --- SetOverrideCode ------------------------------------------------------------------- */
-
-typedef struct code_input {
-  Ccpay__V1__OverrideCodeRecord record;
-  uint8_t salt[OVERRIDE_CODE_SALT_BYTES];
-  uint8_t hash[OVERRIDE_CODE_HASH_BYTES];
-} code_input;
-
-static ccpay_err set_override_code_execute(store_txn *txn, const void *input, arena *a,
-                                           ProtobufCMessage **reply, ccpay_error *error) {
-  code_input *in = (code_input *)input;
-  int64_t now_ms = store_txn_time_ms(txn);
-  in->record.set_time = timestamp_from_ms(a, now_ms);
-  Ccpay__V1__SetOverrideCodeResponse *response = arena_alloc(a, sizeof *response);
-  if (in->record.set_time == NULL || response == NULL) return service_exhausted(error);
-  ccpay__v1__set_override_code_response__init(response);
-  response->set_time = in->record.set_time;
-  *reply = &response->base;
-  return override_code_put(txn, &in->record, error);
-}
-
-static void set_override_code(rpc_call *call, const ProtobufCMessage *message) {
-  const Ccpay__V1__SetOverrideCodeRequest *r = (const Ccpay__V1__SetOverrideCodeRequest *)message;
+static void create_token(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CreateTokenRequest *request = (const Ccpay__V1__CreateTokenRequest *)message;
   service_env *env = rpc_call_context(call);
   arena *a = rpc_call_arena(call);
-  code_input *in = arena_calloc(a, sizeof *in);
-  Ccpay__V1__SetOverrideCodeRequest *hashed = arena_alloc(a, sizeof *hashed);
+  create_token_input *in = arena_calloc(a, sizeof *in);
+  char *secret = arena_alloc(a, TOKEN_TEXT_BYTES + 1);
   ccpay_error error;
-  ccpay_err rc = in == NULL || hashed == NULL ? service_exhausted(&error)
-                                              : validate_request_id(r->request_id, &error);
-  if (rc == CCPAY_OK) rc = override_code_validate("code", r->code, &error);
+  ccpay_err rc = in == NULL || secret == NULL ? service_exhausted(&error)
+                                              : create_token_check(request, in, &error);
+  if (rc == CCPAY_OK && !token_secret_generate(secret)) {
+    rc = ccpay_error_set(&error, CCPAY_ERR_INTERNAL, "no randomness for a token");
+  }
+  /* The secret travels only in this reply: encoded as the response's field 2 alone. */
+  Ccpay__V1__CreateTokenResponse shown = CCPAY__V1__CREATE_TOKEN_RESPONSE__INIT;
+  uint8_t *secret_fields = NULL;
+  size_t secret_len = 0;
   if (rc == CCPAY_OK) {
-    ccpay__v1__override_code_record__init(&in->record);
-    rc = override_code_seal(r->code, in->salt, in->hash, &in->record, &error);
+    token_secret_hash(secret, strlen(secret), in->hash);
+    shown.secret = secret;
+    secret_len = protobuf_c_message_get_packed_size(&shown.base);
+    secret_fields = arena_alloc(a, secret_len);
+    if (secret_fields == NULL) rc = service_exhausted(&error);
   }
   if (rc != CCPAY_OK) {
     rpc_call_fail(call, &error);
     return;
   }
-  in->record.set_by = (char *)rpc_call_agent_id(call);
-  /* The code is never part of what the idempotency record hashes. */
-  *hashed = *r;
-  hashed->code = "";
-  mutation_submit(call, env->store, r->request_id, &hashed->base, set_override_code_execute, in);
+  protobuf_c_message_pack(&shown.base, secret_fields);
+  mutation_submit_secret(call, env->store, request->request_id, message, create_token_execute, in,
+                         secret_fields, secret_len);
 }
+
+/* --- RevokeToken ---------------------------------------------------------------------- */
+
+typedef struct revoke_input {
+  uint64_t id;
+} revoke_input;
+
+static ccpay_err revoke_token_execute(store_txn *txn, const void *input, arena *a,
+                                      ProtobufCMessage **reply, ccpay_error *error) {
+  const revoke_input *in = input;
+  Ccpay__V1__Token *t = NULL;
+  ccpay_err rc = tokens_get(txn, in->id, a, &t, error);
+  if (rc != CCPAY_OK) return rc;
+  if (t->revoke_time != NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE, "token %s is already revoked", t->id);
+  }
+  t->revoke_time = timestamp_from_ms(a, store_txn_time_ms(txn));
+  t->revoked_by = (char *)audit_trail_agent_id();
+  char *before = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
+  char *after = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
+  if (t->revoke_time == NULL || before == NULL || after == NULL) return service_exhausted(error);
+  snprintf(before, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s active", t->id, t->role,
+           t->agent_id);
+  snprintf(after, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s revoked", t->id, t->role,
+           t->agent_id);
+  audit_trail_note_change(before, after);
+  rc = tokens_update(txn, t, error);
+  *reply = &t->base;
+  return rc;
+}
+
+static void revoke_token(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__RevokeTokenRequest *request = (const Ccpay__V1__RevokeTokenRequest *)message;
+  service_env *env = rpc_call_context(call);
+  revoke_input *in = arena_calloc(rpc_call_arena(call), sizeof *in);
+  ccpay_error error;
+  ccpay_err rc =
+      in == NULL ? service_exhausted(&error) : validate_request_id(request->request_id, &error);
+  if (rc == CCPAY_OK) rc = service_parse_id(ID_TOKEN, "id", request->id, &in->id, &error);
+  if (rc != CCPAY_OK) {
+    rpc_call_fail(call, &error);
+    return;
+  }
+  mutation_submit(call, env->store, request->request_id, message, revoke_token_execute, in);
+}
+
+/* --- ListTokens ----------------------------------------------------------------------- */
+
+static ccpay_err list_tokens_page(service_env *env, const Ccpay__V1__ListTokensRequest *request,
+                                  arena *a, Ccpay__V1__ListTokensResponse *reply,
+                                  ccpay_error *error) {
+  unsigned limit = 0;
+  ccpay_err rc = paging_size(request->page_size, &limit, error);
+  uint8_t *key = NULL;
+  size_t key_len = 0;
+  if (rc == CCPAY_OK)
+    rc = paging_decode(request->page_token, LISTING_TOKENS, a, &key, &key_len, error);
+  if (rc != CCPAY_OK) return rc;
+  if (key != NULL && key_len != 8) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "page_token: not from this listing");
+  }
+  store_txn *txn = NULL;
+  rc = store_read_begin(env->store, &txn, error);
+  if (rc != CCPAY_OK) return rc;
+  uint64_t next = 0;
+  rc = tokens_list(txn, key != NULL ? key_get_u64(key) : 0, limit, request->include_inactive,
+                   clock_wall_ms(), a, &reply->tokens, &reply->n_tokens, &next, error);
+  store_read_end(txn);
+  if (rc != CCPAY_OK) return rc;
+  uint8_t next_key[8];
+  key_put_u64(next_key, next);
+  reply->next_page_token = paging_encode(LISTING_TOKENS, next != 0 ? next_key : NULL, 8, a);
+  return reply->next_page_token != NULL ? CCPAY_OK : service_exhausted(error);
+}
+
+static void list_tokens(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__ListTokensRequest *request = (const Ccpay__V1__ListTokensRequest *)message;
+  Ccpay__V1__ListTokensResponse reply = CCPAY__V1__LIST_TOKENS_RESPONSE__INIT;
+  ccpay_error error;
+  ccpay_err rc =
+      list_tokens_page(rpc_call_context(call), request, rpc_call_arena(call), &reply, &error);
+  service_reply_or_fail(call, rc, rc == CCPAY_OK ? &reply.base : NULL, &error);
+}
+
+/* --- StreamAudit ---------------------------------------------------------------------- */
+
+static ccpay_err stream_audit_read(store_txn *txn, uint64_t after, unsigned limit, arena *a,
+                                   ProtobufCMessage ***out, size_t *count, ccpay_error *error) {
+  Ccpay__V1__AuditRecord **records = NULL;
+  ccpay_err rc = audit_read(txn, after, limit, a, &records, count, error);
+  if (rc != CCPAY_OK) return rc;
+  *out = arena_alloc(a, (*count + 1) * sizeof **out);
+  if (*out == NULL) return service_exhausted(error);
+  for (size_t i = 0; i < *count; i++) (*out)[i] = &records[i]->base;
+  return CCPAY_OK;
+}
+
+static uint64_t stream_audit_sequence(const ProtobufCMessage *record) {
+  return (uint64_t)((const Ccpay__V1__AuditRecord *)record)->sequence;
+}
+
+static const feed_stream_spec audit_stream = {
+    .read = stream_audit_read,
+    .sequence = stream_audit_sequence,
+    .batch = AUDIT_STREAM_BATCH,
+    .batch_arena_bytes = AUDIT_STREAM_ARENA_BYTES,
+};
+
+static void stream_audit(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__StreamAuditRequest *request = (const Ccpay__V1__StreamAuditRequest *)message;
+  if (request->after_sequence < 0) {
+    ccpay_error error;
+    ccpay_error_set(&error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "after_sequence: must not be negative");
+    rpc_stream_finish(call, &error);
+    return;
+  }
+  feed_stream_start(call, &audit_stream, (uint64_t)request->after_sequence, request->follow);
+}
+
+/* --- end of agent tokens and the audit trail ------------------------------------------ */
+
+/* --- Method table --------------------------------------------------------------------- */
 
 size_t admin_service_methods(service_env *env, rpc_method *out) {
   size_t n = 0;
-  out[n++] = SERVICE_METHOD("AdminService", "GetParameters", RPC_UNARY, get_parameters,
-                            ccpay__v1__get_parameters_request, ccpay__v1__parameters, "admin.read");
-  out[n++] =
-      SERVICE_METHOD("AdminService", "UpdateParameters", RPC_UNARY, update_parameters,
-                     ccpay__v1__update_parameters_request, ccpay__v1__parameters, "admin.write");
-  out[n++] = SERVICE_METHOD("AdminService", "SetOverrideCode", RPC_UNARY, set_override_code,
-                            ccpay__v1__set_override_code_request,
-                            ccpay__v1__set_override_code_response, "admin.write");
+  /* Agent tokens and the audit trail (security). */
+  out[n++] = SERVICE_METHOD("AdminService", "CreateToken", RPC_UNARY, create_token,
+                            ccpay__v1__create_token_request, ccpay__v1__create_token_response,
+                            "tokens.write");
+  out[n++] = SERVICE_METHOD("AdminService", "RevokeToken", RPC_UNARY, revoke_token,
+                            ccpay__v1__revoke_token_request, ccpay__v1__token, "tokens.write");
+  out[n++] = SERVICE_METHOD("AdminService", "ListTokens", RPC_UNARY, list_tokens,
+                            ccpay__v1__list_tokens_request, ccpay__v1__list_tokens_response,
+                            "tokens.read");
+  out[n++] = SERVICE_METHOD("AdminService", "StreamAudit", RPC_SERVER_STREAMING, stream_audit,
+                            ccpay__v1__stream_audit_request, ccpay__v1__audit_record, "audit.read");
+  /* End of agent tokens and the audit trail. */
+  n += admin_parameter_methods(env, out + n);
   CHECK(n <= SERVICE_METHODS_PER_SERVICE_MAX);
   return n;
 }

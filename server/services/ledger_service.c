@@ -1,7 +1,6 @@
 /* ccpay.v1.LedgerService: reading the journal, following it live, the trial balance and
  * single accounts. Everything here reads; entries are written by the services whose
  * events they record, in the same transaction as the event. */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +11,7 @@
 #include "domain/currency.h"
 #include "domain/money.h"
 #include "domain/validate.h"
-#include "ledger_feed.h"
+#include "feed_stream.h"
 #include "paging.h"
 #include "services.h"
 #include "storage/ledger.h"
@@ -71,123 +70,27 @@ static void list_entries(rpc_call *call, const ProtobufCMessage *message) {
 
 /* --- StreamEntries -------------------------------------------------------------------- */
 
-/* A stream replays in batches read from one snapshot each, then parks on the feed until
- * new entries commit. At any moment exactly one of these holds it: a send in flight, a
- * read on some thread, or the feed's parked list. */
-typedef struct entry_stream {
-  ledger_waiter waiter; /* first: the feed hands this back */
-  rpc_call *call;
-  service_env *env;
-  uint64_t after; /* the last sequence sent */
-  bool follow;
-  atomic_bool finished;
-  arena *batch_arena;
-  Ccpay__V1__JournalEntry **batch;
-  size_t batch_count, batch_next;
-} entry_stream;
-
-static void stream_read(entry_stream *st);
-
-static void stream_finish(entry_stream *st, ccpay_err code, const char *message) {
-  if (atomic_exchange(&st->finished, true)) return;
-  ccpay_error error;
-  if (code != CCPAY_OK)
-    ccpay_error_set(&error, code, "%s; resume with after_sequence %llu", message,
-                    (unsigned long long)st->after);
-  rpc_stream_finish(st->call, code == CCPAY_OK ? NULL : &error);
+static ccpay_err stream_entries_read(store_txn *txn, uint64_t after, unsigned limit, arena *a,
+                                     ProtobufCMessage ***out, size_t *count, ccpay_error *error) {
+  Ccpay__V1__JournalEntry **records = NULL;
+  ccpay_err rc = ledger_entries(txn, after, limit, a, &records, count, error);
+  if (rc != CCPAY_OK) return rc;
+  *out = arena_alloc(a, (*count + 1) * sizeof **out);
+  if (*out == NULL) return service_exhausted(error);
+  for (size_t i = 0; i < *count; i++) (*out)[i] = &records[i]->base;
+  return CCPAY_OK;
 }
 
-static void stream_sent(rpc_call *call, bool ok, void *argument) {
-  entry_stream *st = argument;
-  if (!ok) {
-    stream_finish(st, CCPAY_ERR_CANCELLED, "the client went away");
-    return;
-  }
-  st->after = (uint64_t)st->batch[st->batch_next]->sequence;
-  st->batch_next++;
-  if (st->batch_next < st->batch_count) {
-    rpc_stream_send(call, &st->batch[st->batch_next]->base, stream_sent, st);
-  } else {
-    stream_read(st);
-  }
+static uint64_t stream_entries_sequence(const ProtobufCMessage *record) {
+  return (uint64_t)((const Ccpay__V1__JournalEntry *)record)->sequence;
 }
 
-/* Reads the next batch from a fresh snapshot; true with batch_count > 0 when found. */
-static bool stream_read_batch(entry_stream *st, ccpay_error *error, ccpay_err *rc) {
-  arena_destroy(st->batch_arena);
-  st->batch_arena = arena_create(STREAM_BATCH_ARENA_BYTES);
-  CHECK(st->batch_arena != NULL);
-  store_txn *txn;
-  *rc = store_read_begin(st->env->store, &txn, error);
-  if (*rc != CCPAY_OK) return false;
-  *rc = ledger_entries(txn, st->after, STREAM_BATCH_ENTRIES, st->batch_arena, &st->batch,
-                       &st->batch_count, error);
-  store_read_end(txn);
-  st->batch_next = 0;
-  return *rc == CCPAY_OK && st->batch_count > 0;
-}
-
-static void stream_read(entry_stream *st) {
-  for (;;) {
-    if (rpc_call_cancelled(st->call)) {
-      stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-      return;
-    }
-    uint64_t generation = ledger_feed_generation(st->env->feed);
-    ccpay_error error;
-    ccpay_err rc;
-    if (stream_read_batch(st, &error, &rc)) {
-      rpc_stream_send(st->call, &st->batch[0]->base, stream_sent, st);
-      return;
-    }
-    if (rc != CCPAY_OK) {
-      stream_finish(st, rc, error.message);
-      return;
-    }
-    if (!st->follow) {
-      stream_finish(st, CCPAY_OK, NULL);
-      return;
-    }
-    bool closing = false;
-    if (ledger_feed_park(st->env->feed, &st->waiter, generation, &closing)) {
-      /* A cancel that came between the check above and parking found nothing to unpark:
-       * take the stream back and end it here. */
-      if (rpc_call_cancelled(st->call) && ledger_feed_unpark(st->env->feed, &st->waiter)) {
-        stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-      }
-      return;
-    }
-    if (closing) {
-      stream_finish(st, CCPAY_ERR_SHUTTING_DOWN, "the server is stopping");
-      return;
-    }
-    /* Something committed since the read began: read again. */
-  }
-}
-
-static void stream_wake(ledger_waiter *w, bool closing) {
-  entry_stream *st = (entry_stream *)w;
-  if (closing) {
-    stream_finish(st, CCPAY_ERR_SHUTTING_DOWN, "the server is stopping");
-  } else {
-    stream_read(st);
-  }
-}
-
-static void stream_cancelled(rpc_call *call, void *argument) {
-  entry_stream *st = argument;
-  /* Only a parked stream has nobody else to notice; an active one sees it next step. */
-  if (ledger_feed_unpark(st->env->feed, &st->waiter)) {
-    stream_finish(st, CCPAY_ERR_CANCELLED, "cancelled");
-  }
-}
-
-static void stream_freed(rpc_call *call, void *argument) {
-  entry_stream *st = argument;
-  CHECK(!st->waiter.parked);
-  arena_destroy(st->batch_arena);
-  free(st);
-}
+static const feed_stream_spec entries_stream = {
+    .read = stream_entries_read,
+    .sequence = stream_entries_sequence,
+    .batch = STREAM_BATCH_ENTRIES,
+    .batch_arena_bytes = STREAM_BATCH_ARENA_BYTES,
+};
 
 static void stream_entries(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__StreamEntriesRequest *request = (const Ccpay__V1__StreamEntriesRequest *)message;
@@ -197,16 +100,7 @@ static void stream_entries(rpc_call *call, const ProtobufCMessage *message) {
     rpc_stream_finish(call, &error);
     return;
   }
-  entry_stream *st = calloc(1, sizeof *st);
-  CHECK(st != NULL);
-  st->waiter.wake = stream_wake;
-  st->call = call;
-  st->env = rpc_call_context(call);
-  st->after = (uint64_t)request->after_sequence;
-  st->follow = request->follow;
-  rpc_call_on_free(call, stream_freed, st);
-  rpc_call_on_cancel(call, stream_cancelled, st);
-  stream_read(st);
+  feed_stream_start(call, &entries_stream, (uint64_t)request->after_sequence, request->follow);
 }
 
 /* --- GetTrialBalance ------------------------------------------------------------------ */

@@ -6,8 +6,10 @@
  * command's nested transaction: the request_id is looked up — the same request answered
  * before gets its stored reply and nothing runs again; another request under the same
  * request_id is refused (IDEMPOTENCY_KEY_REUSED) — otherwise execute runs, its reply is
- * encoded and stored under the request_id in the same transaction. After the commit is
- * durable the call is answered. A failure leaves nothing behind. */
+ * encoded and stored under the request_id in the same transaction, with the call's audit
+ * record (audit_trail.h). After the commit is durable the call is answered. A failure
+ * leaves nothing behind but its audit record (written after the rollback). A retry
+ * answered from the stored reply writes no new record. */
 #ifndef CCPAY_SERVICES_MUTATION_H
 #define CCPAY_SERVICES_MUTATION_H
 
@@ -27,6 +29,14 @@ typedef ccpay_err (*mutation_execute_fn)(store_txn *txn, const void *input, aren
 void mutation_submit(rpc_call *call, store *s, const char *request_id,
                      const ProtobufCMessage *request, mutation_execute_fn execute,
                      const void *input);
+
+/* As mutation_submit, but secret_fields (encoded fields of the reply message, in the
+ * call's arena) are appended to the reply sent to this call and never stored: a retry
+ * gets the stored reply without them. How a secret is shown exactly once (CreateToken). */
+void mutation_submit_secret(rpc_call *call, store *s, const char *request_id,
+                            const ProtobufCMessage *request, mutation_execute_fn execute,
+                            const void *input, const uint8_t *secret_fields,
+                            size_t secret_fields_len);
 
 /* The idempotency hash of a call's request (its method and the request re-encoded).
  * False when the call's arena is exhausted. */

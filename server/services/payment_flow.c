@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit_trail.h"
 #include "base/check.h"
 #include "base/clock.h"
 #include "base/limits.h"
@@ -64,6 +65,9 @@ struct payment_flow {
   payment_flow_done_fn done;
   void *done_context;
   payment_flow *next; /* gateway queue */
+  /* The call's request and caller, for its audit record (calls only). */
+  const ProtobufCMessage *request;
+  audit_caller who;
 };
 
 struct payment_engine {
@@ -197,6 +201,7 @@ ccpay_err payment_flow_add_operation(payment_flow *f, store_txn *txn, Ccpay__V1_
   t->create_time = timestamp_from_ms(a, now_ms);
   t->update_time = t->create_time;
   t->request_id = f->request_id != NULL ? (char *)f->request_id : "";
+  t->created_by = f->call != NULL ? f->who.agent_id : "";
   if (t->id == NULL || t->amount == NULL || t->create_time == NULL) {
     return service_exhausted(error);
   }
@@ -542,8 +547,43 @@ static ccpay_err store_reply(store_txn *txn, payment_flow *f, ProtobufCMessage *
                 : idempotency_record(txn, f->request_id, f->hash, f->reply, f->reply_len, error);
 }
 
+/* The audit record of a call's flow once its answer is settled: OK with reply, or the
+ * answer's error (whose effects are kept). Recovery flows have no caller to record. */
+static ccpay_err flow_audit(store_txn *txn, payment_flow *f, const ProtobufCMessage *reply,
+                            const ccpay_error *answer, ccpay_error *error) {
+  if (f->call == NULL) return CCPAY_OK;
+  return audit_trail_append(txn, &f->who, f->request_id, f->request, reply, answer, f->arena,
+                            error);
+}
+
+/* A stage that failed had its changes rolled back: the call's record, with the failure. */
+static ccpay_err flow_after_failure(store_txn *txn, store_write *w) {
+  payment_flow *f = (payment_flow *)w;
+  ccpay_error failure = w->error;
+  return flow_audit(txn, f, NULL, &failure, &w->error);
+}
+
+static ccpay_err flow_begin_run(store_txn *txn, payment_flow *f, store_write *w);
+static ccpay_err flow_end_run(store_txn *txn, payment_flow *f, store_write *w);
+
+/* Each stage runs with the caller current, so what it creates is stamped with its agent. */
 static ccpay_err flow_begin_execute(store_txn *txn, store_write *w) {
   payment_flow *f = (payment_flow *)w;
+  if (f->call != NULL) audit_trail_enter(&f->who);
+  ccpay_err rc = flow_begin_run(txn, f, w);
+  audit_trail_leave();
+  return rc;
+}
+
+static ccpay_err flow_end_execute(store_txn *txn, store_write *w) {
+  payment_flow *f = (payment_flow *)w;
+  if (f->call != NULL) audit_trail_enter(&f->who);
+  ccpay_err rc = flow_end_run(txn, f, w);
+  audit_trail_leave();
+  return rc;
+}
+
+static ccpay_err flow_begin_run(store_txn *txn, payment_flow *f, store_write *w) {
   if (f->call != NULL && rpc_call_cancelled(f->call)) {
     return ccpay_error_set(&w->error, CCPAY_ERR_CANCELLED, "cancelled before it was written");
   }
@@ -572,6 +612,7 @@ static ccpay_err flow_begin_execute(store_txn *txn, store_write *w) {
     if (reply == NULL && f->call == NULL) return CCPAY_OK; /* recovery: nothing to do */
     rc = store_reply(txn, f, reply, false, &w->error);
   }
+  if (rc == CCPAY_OK && f->answer_now) rc = flow_audit(txn, f, reply, NULL, &w->error);
   if (rc != CCPAY_OK) {
     release_claims(f);
     f->n_steps = 0;
@@ -610,8 +651,7 @@ static void flow_begin_done(store_write *w) {
   enqueue(f);
 }
 
-static ccpay_err flow_end_execute(store_txn *txn, store_write *w) {
-  payment_flow *f = (payment_flow *)w;
+static ccpay_err flow_end_run(store_txn *txn, payment_flow *f, store_write *w) {
   for (size_t i = f->steps_applied; i < f->n_steps; i++) {
     ccpay_err rc = apply_step(txn, f, &f->steps[i], &w->error);
     if (rc != CCPAY_OK) return rc;
@@ -631,9 +671,11 @@ static ccpay_err flow_end_execute(store_txn *txn, store_write *w) {
     /* The outcomes above are kept; the caller is told what they mean. */
     f->has_reply_error = true;
     f->reply_error = answer;
-    return CCPAY_OK;
+    return flow_audit(txn, f, NULL, &answer, &w->error);
   }
-  return store_reply(txn, f, reply, f->spec.store_begin_reply, &w->error);
+  rc = store_reply(txn, f, reply, f->spec.store_begin_reply, &w->error);
+  if (rc == CCPAY_OK) rc = flow_audit(txn, f, reply, NULL, &w->error);
+  return rc;
 }
 
 static void flow_end_done(store_write *w) {
@@ -697,6 +739,10 @@ void payment_flow_start(rpc_call *call, const char *request_id, const ProtobufCM
   flows_started(env->payments);
   f->call = call;
   f->request_id = request_id;
+  f->request = request;
+  audit_caller_capture(call, &f->who);
+  f->write.after_failure = flow_after_failure;
+  f->write.actor = f->who.agent_id;
   if (request_id != NULL) rpc_call_set_request_id(call, request_id);
   store_write_submit(env->store, &f->write);
 }

@@ -51,5 +51,8 @@ size_t payment_service_methods(service_env *env, rpc_method *out);
 size_t stored_value_service_methods(service_env *env, rpc_method *out);
 size_t return_service_methods(service_env *env, rpc_method *out);
 size_t admin_service_methods(service_env *env, rpc_method *out);
+/* AdminService's parameter and override-code methods (admin_parameters.c), part of
+ * admin_service_methods. */
+size_t admin_parameter_methods(service_env *env, rpc_method *out);
 
 #endif

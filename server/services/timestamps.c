@@ -1,5 +1,7 @@
 #include "timestamps.h"
 
+#include "audit_trail.h"
+
 Google__Protobuf__Timestamp *timestamp_from_ms(arena *a, int64_t ms) {
   Google__Protobuf__Timestamp *t = arena_alloc(a, sizeof *t);
   if (t == NULL) return NULL;
@@ -19,6 +21,8 @@ Ccpay__V1__AuditStamp *audit_stamp_new(arena *a, int64_t now_ms) {
   ccpay__v1__audit_stamp__init(s);
   s->create_time = timestamp_from_ms(a, now_ms);
   s->update_time = timestamp_from_ms(a, now_ms);
+  /* The agent whose call creates the record (the writer's current caller). */
+  s->created_by = (char *)audit_trail_agent_id();
   return s->create_time == NULL || s->update_time == NULL ? NULL : s;
 }
 

@@ -18,6 +18,11 @@
 #   HELPER_PIDS      pids of other processes the script started (e.g. ccpay-procsim); the
 #                    script appends to it
 #   BUF_CACHE_DIR    (exported) $WORK/buf-cache, keeping buf's cache out of the home
+#   ADMIN            ccpay-admin, next to CCPAYD
+#   TOKEN            the bearer token buf_curl sends ("" sends none); start_server creates
+#                    an admin token offline before the first start (agent e2e-admin)
+#   SERVER_TLS       (array) ccpayd's TLS flags; empty means --plaintext and http://
+#   CLIENT_TLS       (array) buf curl's TLS flags when SERVER_TLS is set (https://)
 # and, once start_server returns:
 #   URL              http://127.0.0.1:PORT of that ccpayd
 #
@@ -28,13 +33,15 @@
 #   expect_contains TEXT NEEDLE WHAT fail unless TEXT contains NEEDLE
 #   field JSON PATH                  value at a dotted path ("a.0.b"); "" if absent
 #   error_reason ERROR_JSON          the google.rpc.ErrorInfo reason of a buf curl error
-#   buf_curl ARGS...                 buf curl, bounded, plaintext HTTP/2 gRPC
+#   buf_curl ARGS...                 buf curl, bounded, plaintext HTTP/2 gRPC, with
+#                                    `authorization: Bearer $TOKEN` when TOKEN is set
+#   make_token ROLE AGENT [DURATION] a new token of ROLE on stdout (ccpay-admin, offline)
 #   call_ok METHOD JSON              the reply on stdout; fails the script on any error
 #   call_error METHOD JSON           the gRPC error JSON on stdout; fails the script if the
 #                                    call succeeds or the failure is not a gRPC error
 #   count_items METHOD LIST_FIELD    how many LIST_FIELD items one {"pageSize": 200} page has
 #   start_server [ARGS...]           start ccpayd on 127.0.0.1:0 (port file) with extra ARGS,
-#                                    set PID and URL
+#                                    plaintext or SERVER_TLS; set PID and URL
 #   stop_server                      SIGTERM, bounded wait, exit status must be 0
 #   stop_server_checked              stop_server, fail on a sanitizer report in $LOG, pass
 #
@@ -50,6 +57,10 @@ fi
 CCPAYD=$1
 BUF=$2
 NODE=$3
+ADMIN=$(dirname "$CCPAYD")/ccpay-admin
+TOKEN=""
+SERVER_TLS=() # ccpayd's TLS flags (--tls-cert ...); empty: --plaintext
+CLIENT_TLS=() # buf curl's TLS flags (--cacert ...), used when SERVER_TLS is set
 CALL_TIMEOUT_S=30 # one buf curl, reflection included
 START_POLLS=100   # x 0.1 s for the port file
 STOP_POLLS=150    # x 0.1 s for the exit after SIGTERM (the drain is 5 s)
@@ -119,8 +130,18 @@ error_reason() { # ERROR_JSON
   ' "$1"
 }
 
-buf_curl() { # ARGS...: bounded, plaintext HTTP/2 gRPC
-  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"
+buf_curl() { # ARGS...: bounded HTTP/2 gRPC, plaintext or (SERVER_TLS set) TLS
+  local auth=() transport=(--http2-prior-knowledge)
+  [[ -z $TOKEN ]] || auth=(-H "authorization: Bearer $TOKEN")
+  ((${#SERVER_TLS[@]} == 0)) || transport=("${CLIENT_TLS[@]}")
+  timeout "$CALL_TIMEOUT_S" "$BUF" curl --protocol grpc "${transport[@]}" "${auth[@]}" "$@"
+}
+
+make_token() { # ROLE AGENT [DURATION]
+  local expires=()
+  (($# < 3)) || expires=(--expires "$3")
+  "$ADMIN" token create --data-dir "$WORK/data" --role "$1" --agent "$2" "${expires[@]}" \
+    2>>"$LOG" || fail "ccpay-admin token create --role $1 failed"
 }
 
 # Calls METHOD with JSON; the reply goes to stdout; fails the script on any error.
@@ -151,7 +172,11 @@ count_items() { # METHOD LIST_FIELD
 }
 
 start_server() {
-  "$CCPAYD" --listen 127.0.0.1:0 --plaintext --data-dir "$WORK/data" \
+  [[ -n $TOKEN ]] || TOKEN=$(make_token admin e2e-admin)
+  local transport=(--plaintext) scheme=http
+  ((${#SERVER_TLS[@]} == 0)) || transport=("${SERVER_TLS[@]}") scheme=https
+  rm -f "$WORK/port"
+  "$CCPAYD" --listen 127.0.0.1:0 "${transport[@]}" --data-dir "$WORK/data" \
     --port-file "$WORK/port" "$@" >>"$LOG" 2>&1 &
   PID=$!
   local i
@@ -161,7 +186,7 @@ start_server() {
     sleep 0.1
   done
   [[ -s $WORK/port ]] || fail "no port file after $((START_POLLS / 10)) s"
-  URL="http://127.0.0.1:$(cat "$WORK/port")"
+  URL="$scheme://127.0.0.1:$(cat "$WORK/port")"
 }
 
 stop_server() { # graceful: SIGTERM, bounded wait, exit status 0

@@ -269,7 +269,7 @@ static void credit_limit_in_other_currency_is_invalid(void **state) {
 
 static void card_number_in_name_is_refused(void **state) {
   Ccpay__V1__Customer c = customer_of("4111 1111 1111 1111", "", "", "USD");
-  expect_create_refused(*state, "v-card", &c, "CARD_DATA_IN_TEXT", "customer.name");
+  expect_create_refused(*state, "v-card", &c, "CARD_NUMBER_IN_TEXT", "customer.name");
 }
 
 static void missing_request_id_is_required(void **state) {

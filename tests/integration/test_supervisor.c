@@ -267,6 +267,14 @@ static supervisor *start_three(world *w, supervisor_adapter_options *adapters,
   struct stat st;
   assert_int_equal(stat(socket_dir, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0700);
+  /* Each adapter's socket: 0600 in that 0700 directory. */
+  for (size_t i = 0; i < PROCESSOR_COUNT; i++) {
+    char socket_path[PATH_MAX + 64];
+    snprintf(socket_path, sizeof socket_path, "%s/%s.sock", socket_dir, processors[i]);
+    assert_int_equal(stat(socket_path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+  }
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "storage/audit.h"
 #include "storage/customers.h"
 #include "storage/idempotency.h"
 #include "storage/ids.h"
@@ -29,6 +30,7 @@
 #include "storage/payments.h"
 #include "storage/returns.h"
 #include "storage/store.h"
+#include "storage/tokens.h"
 #include "store_fixture.h"
 #include "test_records.h"
 
@@ -495,7 +497,8 @@ static void test_sample_passes(void **state) {
    * posting rows and 2 open transactions. */
   assert_string_equal(r.out,
                       "ok: 6 entries, 9 accounts, 2 customers, 3 orders, 1 invoices, "
-                      "3 payments, 6 transactions, 0 returns, 0 refund checks, 27 index entries\n");
+                      "3 payments, 6 transactions, 0 returns, 0 refund checks, 27 index entries, "
+                      "0 tokens, 0 audit records\n");
   assert_string_equal(r.err, "");
 }
 
@@ -527,6 +530,45 @@ static ccpay_err corrupt_gap(store_txn *txn, void *context, ccpay_error *error) 
 static void test_sequence_gap(void **state) {
   (void)state;
   expect_violation(corrupt_gap, "sequence 2 is missing", NULL);
+}
+
+/* Three audit records, the second removed. */
+static ccpay_err corrupt_audit_gap(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  for (int i = 0; i < 3; i++) {
+    Ccpay__V1__AuditRecord r = CCPAY__V1__AUDIT_RECORD__INIT;
+    r.method = "/ccpay.v1.CustomerService/CreateCustomer";
+    r.outcome = "OK";
+    ccpay_err err = audit_append(txn, &r, error);
+    if (err != CCPAY_OK) return err;
+  }
+  uint8_t key[8];
+  key_put_u64(key, 2);
+  delete_key(txn, STORE_DB_AUDIT, key, sizeof key);
+  return CCPAY_OK;
+}
+
+static void test_audit_gap(void **state) {
+  (void)state;
+  expect_violation(corrupt_audit_gap, "audit: record 3 follows 1", NULL);
+}
+
+/* A token whose hash entry is gone. */
+static ccpay_err corrupt_token_unindexed(store_txn *txn, void *context, ccpay_error *error) {
+  (void)context;
+  uint8_t hash[TOKEN_HASH_BYTES];
+  token_secret_hash("ccp_sample", 10, hash);
+  Ccpay__V1__Token *t = NULL;
+  ccpay_err err = tokens_issue(txn, "csr", "csr-1", "ccpay-admin", store_txn_time_ms(txn) + 60000,
+                               hash, test_arena, &t, error);
+  if (err != CCPAY_OK) return err;
+  delete_key(txn, STORE_DB_TOKENS_BY_HASH, hash, sizeof hash);
+  return CCPAY_OK;
+}
+
+static void test_token_unindexed(void **state) {
+  (void)state;
+  expect_violation(corrupt_token_unindexed, "tokens: 1 tokens but 0 tokens_by_hash entries", NULL);
 }
 
 static ccpay_err corrupt_last_sequence(store_txn *txn, void *context, ccpay_error *error) {
@@ -1174,6 +1216,8 @@ int main(void) {
       cmocka_unit_test(test_sample_passes),
       cmocka_unit_test(test_unbalanced_entry),
       cmocka_unit_test(test_sequence_gap),
+      cmocka_unit_test(test_audit_gap),
+      cmocka_unit_test(test_token_unindexed),
       cmocka_unit_test(test_last_sequence_ahead),
       cmocka_unit_test(test_balance_disagrees),
       cmocka_unit_test(test_balance_missing),

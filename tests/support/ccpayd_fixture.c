@@ -9,6 +9,7 @@ bool ccpayd_fixture_start(ccpayd_fixture *f) {
   test_client_destroy(f->client);
   f->client = test_client_create(f->server.port);
   if (f->client == NULL) fprintf(stderr, "ccpayd_fixture: no client: out of memory\n");
+  if (f->client != NULL) test_client_set_token(f->client, f->server.admin_token);
   return f->client != NULL;
 }
 
@@ -37,4 +38,13 @@ int ccpayd_fixture_teardown(void **state) {
   free(f);
   *state = NULL;
   return clean ? 0 : -1;
+}
+
+test_client *ccpayd_client_for_role(const ccpayd_process *p, const char *role,
+                                    const char *agent_id) {
+  char token[CCPAYD_TOKEN_BYTES_MAX];
+  if (!ccpayd_token_create(p, role, agent_id, NULL, token, sizeof token)) return NULL;
+  test_client *client = test_client_create(p->port);
+  if (client != NULL) test_client_set_token(client, token);
+  return client;
 }

@@ -39,6 +39,12 @@ int ccpayd_fixture_teardown(void **state);
  * ccpayd_kill) and connects a new client to its new port. False when it did not start. */
 bool ccpayd_fixture_start(ccpayd_fixture *f);
 
+/* A new client of server p (running) that sends a new token of role for agent_id (made
+ * with ccpay-admin); NULL when the token could not be made. For tests of roles, e.g. a
+ * csr and a supervisor calling the same refund. Destroy it with test_client_destroy. */
+test_client *ccpayd_client_for_role(const ccpayd_process *p, const char *role,
+                                    const char *agent_id);
+
 /* For cmocka tests (it expands to fail_msg): fails the test with the whole reply when
  * it did not end as expected; see test_reply_check. */
 #define assert_reply(r, status, reason, text)                                    \

@@ -23,7 +23,32 @@ _Static_assert((int)CCPAYD_EXIT_TIMEOUT == (int)CHILD_EXIT_TIMEOUT, "exit status
 _Static_assert((int)CCPAYD_EXIT_ERROR == (int)CHILD_EXIT_ERROR, "exit statuses differ");
 _Static_assert((int)CCPAYD_ARGS_MAX <= (int)CHILD_ARGS_MAX, "child_process takes fewer arguments");
 
+#ifndef CCPAY_ADMIN_TOOL_PATH
+#error "CCPAY_ADMIN_TOOL_PATH must name the ccpay-admin binary (tests/support/CMakeLists.txt)"
+#endif
+
 const char *ccpayd_path(void) { return CCPAYD_PATH; }
+const char *ccpayd_admin_path(void) { return CCPAY_ADMIN_TOOL_PATH; }
+
+bool ccpayd_token_create(const ccpayd_process *p, const char *role, const char *agent_id,
+                         const char *expires, char *out, size_t size) {
+  const char *args[] = {"token",     "create", "--data-dir",
+                        p->data_dir, "--role", role,
+                        "--agent",   agent_id, expires != NULL ? "--expires" : NULL,
+                        expires,     NULL};
+  char output[1024];
+  int status = ccpayd_run_program(p, ccpayd_admin_path(), args, 30000, output, sizeof output);
+  /* The token is the first line of stdout; the note after it goes to stderr. */
+  size_t len = strcspn(output, "\n");
+  if (status != 0 || strncmp(output, "ccp_", 4) != 0 || len >= size) {
+    fprintf(stderr, "ccpayd_process: ccpay-admin token create failed (status %d): %s\n", status,
+            output);
+    return false;
+  }
+  memcpy(out, output, len);
+  out[len] = '\0';
+  return true;
+}
 
 static bool join_path(char *out, const char *dir, const char *name) {
   int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
@@ -52,6 +77,10 @@ bool ccpayd_start(ccpayd_process *p, const char *const *extra_args) {
     argv[argc++] = extra_args[i];
   }
   argv[argc] = NULL;
+  if (p->admin_token[0] == '\0' &&
+      !ccpayd_token_create(p, "admin", "test-admin", NULL, p->admin_token, sizeof p->admin_token)) {
+    return false;
+  }
   /* A restart must not read the previous run's port. */
   if (unlink(p->port_file) != 0 && errno != ENOENT) return false;
   p->port = 0;

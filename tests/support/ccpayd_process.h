@@ -24,9 +24,14 @@ enum {
  * signal n, and these. */
 enum { CCPAYD_EXIT_TIMEOUT = -1, CCPAYD_EXIT_ERROR = -2 };
 
+enum { CCPAYD_TOKEN_BYTES_MAX = 128 };
+
 typedef struct ccpayd_process {
   pid_t pid; /* 0 when not running */
   int port;  /* the bound port, once started */
+  /* An admin token made offline (`ccpay-admin token create`) before the first start, so
+   * every server under test has one; the fixtures' clients send it. */
+  char admin_token[CCPAYD_TOKEN_BYTES_MAX];
   char dir[PATH_MAX];
   char data_dir[PATH_MAX];
   char port_file[PATH_MAX];
@@ -37,10 +42,18 @@ typedef struct ccpayd_process {
 bool ccpayd_init(ccpayd_process *p);
 
 /* Starts ccpayd with --listen 127.0.0.1:0 --plaintext, the data dir and port file, plus
- * extra_args (NULL-terminated, may be NULL), and waits for the port file. On failure the
+ * extra_args (NULL-terminated, may be NULL), and waits for the port file. Before the
+ * first start it creates p->admin_token (role admin, agent "test-admin"). On failure the
  * child is killed, its log printed, and false returned. Also restarts on the same data
  * directory after a stop or kill. */
 bool ccpayd_start(ccpayd_process *p, const char *const *extra_args);
+
+/* Creates a token of role for agent_id in p's data directory with the real
+ * `ccpay-admin token create` (works whether or not the server runs), expiring after
+ * expires ("90d", "2s"; NULL for the default), and copies it into out. False (with the
+ * tool's output on stderr) when it fails. */
+bool ccpayd_token_create(const ccpayd_process *p, const char *role, const char *agent_id,
+                         const char *expires, char *out, size_t size);
 
 /* SIGTERM, then waits up to timeout_ms for the exit; on timeout SIGKILL and
  * CCPAYD_EXIT_TIMEOUT. Returns the exit status (see above). */
@@ -88,7 +101,8 @@ int ccpayd_run(const ccpayd_process *p, const char *const *args, int timeout_ms,
 int ccpayd_run_program(const ccpayd_process *p, const char *program, const char *const *args,
                        int timeout_ms, char *output, size_t size);
 
-/* The ccpayd binary under test (from CMake). */
+/* The ccpayd binary under test (from CMake), and ccpay-admin next to it. */
 const char *ccpayd_path(void);
+const char *ccpayd_admin_path(void);
 
 #endif

@@ -129,6 +129,7 @@ static bool start_server(payments_fixture *f, const payments_fixture_options *o)
   const char *args[] = {"--config", f->config_path, NULL};
   if (!ccpayd_start(&f->server, args)) return false;
   f->client = test_client_create(f->server.port);
+  if (f->client != NULL) test_client_set_token(f->client, f->server.admin_token);
   for (size_t i = 0; i < sizeof processors / sizeof *processors; i++) {
     if (o->break_authorizenet && strcmp(processors[i], "authorizenet") == 0) continue;
     if (!payments_fixture_wait_adapter(f, processors[i], ADAPTER_UP_TIMEOUT_MS)) {

@@ -17,9 +17,29 @@
  * the status normally arrives right at the deadline, so this only bounds a stuck call. */
 enum { PLUCK_GRACE_MS = 5000 };
 
+enum { TEST_AUTHORIZATION_BYTES_MAX = 600 };
+
 struct test_client {
   grpc_channel *channel;
+  char authorization[TEST_AUTHORIZATION_BYTES_MAX]; /* "Bearer <token>"; "" for none */
 };
+
+void test_client_set_token(test_client *client, const char *token) {
+  if (token == NULL || token[0] == '\0') {
+    client->authorization[0] = '\0';
+    return;
+  }
+  snprintf(client->authorization, sizeof client->authorization, "Bearer %s", token);
+}
+
+/* The metadata a call sends: the authorization, when the client has a token. */
+static size_t call_metadata(const test_client *client, grpc_metadata *out) {
+  if (client->authorization[0] == '\0') return 0;
+  memset(out, 0, sizeof *out);
+  out->key = grpc_slice_from_static_string("authorization");
+  out->value = grpc_slice_from_static_string(client->authorization);
+  return 1;
+}
 
 static int64_t now_ms(void) {
   struct timespec t;
@@ -153,9 +173,12 @@ static void run_call(test_client *client, const char *method, grpc_byte_buffer *
   grpc_metadata_array_init(&trailing);
   grpc_byte_buffer *reply = NULL;
   grpc_slice details = grpc_empty_slice();
+  grpc_metadata metadata;
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[0].data.send_initial_metadata.count = call_metadata(client, &metadata);
+  ops[0].data.send_initial_metadata.metadata = &metadata;
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = request;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -282,6 +305,7 @@ struct test_stream {
   grpc_call *call;
   const ProtobufCMessageDescriptor *descriptor;
   grpc_byte_buffer *request;
+  grpc_metadata metadata; /* the authorization sent, if any */
   grpc_metadata_array initial, trailing;
   grpc_slice details;
   grpc_status_code status;
@@ -332,6 +356,8 @@ test_stream *test_stream_start(test_client *client, const char *method,
   grpc_op send[4];
   memset(send, 0, sizeof send);
   send[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  send[0].data.send_initial_metadata.count = call_metadata(client, &s->metadata);
+  send[0].data.send_initial_metadata.metadata = &s->metadata;
   send[1].op = GRPC_OP_SEND_MESSAGE;
   send[1].data.send_message.send_message = s->request;
   send[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

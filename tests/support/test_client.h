@@ -46,6 +46,11 @@ test_client *test_client_create(int port);
 /* The same for any gRPC target, e.g. "unix:/tmp/x/stripe.sock" (an adapter's socket). */
 test_client *test_client_create_target(const char *target);
 
+/* Sends `authorization: Bearer <token>` with every later call and stream of client
+ * (copied; NULL or "" sends none). The fixtures set an admin token, so tests that do not
+ * think about authentication still pass it. */
+void test_client_set_token(test_client *client, const char *token);
+
 /* Closes the channel (calls grpc_shutdown). No call may be in flight. */
 void test_client_destroy(test_client *client);
 

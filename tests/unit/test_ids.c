@@ -37,7 +37,8 @@ static void test_format(void **state) {
   assert_string_equal(text, "je_0000000000010");
   id_format(ID_ORDER, UINT64_MAX, text);
   assert_string_equal(text, "ord_FZZZZZZZZZZZZ");
-  const char *prefixes[ID_KIND_COUNT] = {"cus", "ord", "pay", "txn", "rma", "inv", "je", "rck"};
+  const char *prefixes[ID_KIND_COUNT] = {"cus", "ord", "pay", "txn", "rma",
+                                         "inv", "je",  "rck", "tok"};
   for (int kind = 0; kind < ID_KIND_COUNT; kind++) {
     assert_string_equal(id_prefix((id_kind)kind), prefixes[kind]);
   }

@@ -93,7 +93,9 @@ static void validation_names_the_field(void **state) {
   p->tender_type = TENDER(GIFT_CARD_EXTERNAL);
   p->reference = "6011 1111 1111 1117"; /* a card number is never a reference */
   expect_invalid(p, CCPAY_ERR_CARD_DATA_IN_TEXT, "payment.reference");
-  p->tender_type = TENDER(CUSTOMER_ACCOUNT);
+  p->tender_type = TENDER(CUSTOMER_ACCOUNT); /* stored whatever the tender: refused too */
+  expect_invalid(p, CCPAY_ERR_CARD_DATA_IN_TEXT, "payment.reference");
+  p->reference = "";
   assert_int_equal(payment_validate_new(p, "USD", NOW_MS, &error), CCPAY_OK);
   p->tender_type = TENDER(LOYALTY_CARD);
   p->reference = "LOY-000042";
@@ -104,6 +106,7 @@ static void validation_names_the_field(void **state) {
   p->reference = "4242424242424242";
   expect_invalid(p, CCPAY_ERR_CARD_DATA_IN_TEXT, "payment.reference");
   p->tender_type = 0;
+  p->reference = "";
   expect_invalid(p, CCPAY_ERR_FIELD_REQUIRED, "payment.tender_type");
 }
 

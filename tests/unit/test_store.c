@@ -944,6 +944,59 @@ static void test_customers_dangling_index(void **state) {
   assert_string_equal(error.message, "index points at missing customer");
 }
 
+/* --- after_failure: what a failed command still leaves (its audit record) ----------------------
+ */
+
+/* Puts key + 1 (the failure's trace); with fail_too, puts it and fails as well. */
+static bool after_failure_fails_too;
+static ccpay_err put_after_failure(store_txn *txn, store_write *w) {
+  put_write *p = w->context;
+  assert_int_equal(w->error.code, CCPAY_ERR_INVALID_STATE); /* the command's own error */
+  uint8_t key[8];
+  key_put_u64(key, p->key + 1);
+  ccpay_err err = store_put(txn, STORE_DB_META, key, sizeof key, "trace", 5, &w->error);
+  if (err == CCPAY_OK && after_failure_fails_too) {
+    return ccpay_error_set(&w->error, CCPAY_ERR_INTERNAL, "the trace fails too");
+  }
+  return err;
+}
+
+static void test_after_failure_kept(void **state) {
+  store_fixture *env = *state;
+  tracker t;
+  tracker_init(&t);
+  put_write failing, fine;
+  put_write_init(&failing, &t, 7000);
+  failing.fail = true;
+  failing.w.after_failure = put_after_failure;
+  put_write_init(&fine, &t, 7100);
+  fine.w.after_failure = put_after_failure; /* never runs: the command succeeds */
+  store_write_submit(env->s, &failing.w);
+  store_write_submit(env->s, &fine.w);
+  tracker_wait(&t, 2);
+  /* The command failed and says so; its own put vanished; its after_failure's stayed. */
+  assert_int_equal(failing.w.result, CCPAY_ERR_INVALID_STATE);
+  assert_string_equal(failing.w.error.message, "failing on purpose");
+  assert_false(test_key_present(env->s, 7000, NULL));
+  assert_true(test_key_present(env->s, 7001, NULL));
+  assert_int_equal(fine.w.result, CCPAY_OK);
+  assert_true(test_key_present(env->s, 7100, NULL));
+  assert_false(test_key_present(env->s, 7101, NULL));
+
+  /* An after_failure that fails itself leaves nothing and changes no result. */
+  after_failure_fails_too = true;
+  put_write_init(&failing, &t, 7200);
+  failing.fail = true;
+  failing.w.after_failure = put_after_failure;
+  store_write_submit(env->s, &failing.w);
+  tracker_wait(&t, 3);
+  after_failure_fails_too = false;
+  assert_int_equal(failing.w.result, CCPAY_ERR_INVALID_STATE);
+  assert_string_equal(failing.w.error.message, "failing on purpose");
+  assert_false(test_key_present(env->s, 7200, NULL));
+  assert_false(test_key_present(env->s, 7201, NULL));
+}
+
 #define STORE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, store_fixture_teardown)
 
 int main(void) {
@@ -953,6 +1006,7 @@ int main(void) {
       STORE_TEST(test_open_dir_and_schema),
       STORE_TEST(test_batches_from_threads),
       STORE_TEST(test_failing_command_isolated),
+      STORE_TEST(test_after_failure_kept),
       STORE_TEST(test_data_survives_reopen),
       STORE_TEST(test_queue_full),
       STORE_TEST(test_close_drains_and_refuses),
