@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit_trail.h"
 #include "base/check.h"
 #include "base/limits.h"
 #include "common.h"
 #include "domain/currency.h"
+#include "domain/payment.h"
 #include "domain/refund.h"
 #include "domain/validate.h"
 #include "mutation.h"
@@ -145,6 +147,32 @@ static ccpay_err validate_parameters(const Ccpay__V1__Parameters *p, unsigned fi
   return rc;
 }
 
+static const char *tender_name(Ccpay__V1__TenderType t) {
+  return t == TENDER(UNSPECIFIED) ? "default" : payment_tender_name(t);
+}
+
+/* The parameters as one line of text, for the audit trail's before and after. */
+static char *parameters_text(const Ccpay__V1__Parameters *p, arena *a) {
+  char *methods = arena_printf(a, "%s", "");
+  for (size_t i = 0; methods != NULL && i < p->n_refund_methods; i++) {
+    methods =
+        arena_printf(a, "%s%s%s:%s", methods, i > 0 ? "," : "", p->refund_methods[i]->currency_code,
+                     tender_name(p->refund_methods[i]->tender_type));
+  }
+  const ProtobufCEnumValue *excess = protobuf_c_enum_descriptor_get_value(
+      &ccpay__v1__refund_excess_funds__descriptor, p->refund_excess_funds);
+  return methods == NULL
+             ? NULL
+             : arena_printf(a,
+                            "refund_methods=[%s] default_return_method=%s "
+                            "advance_credit=%s apply_credit=%s "
+                            "apply_credit_method=%s refund_excess_funds=%s",
+                            methods, tender_name(p->default_return_method),
+                            p->advance_credit ? "true" : "false",
+                            p->apply_credit ? "true" : "false", tender_name(p->apply_credit_method),
+                            excess != NULL ? excess->name : "default");
+}
+
 typedef struct update_input {
   const Ccpay__V1__Parameters *requested;
   unsigned fields;
@@ -157,6 +185,7 @@ static ccpay_err update_parameters_execute(store_txn *txn, const void *input, ar
   ccpay_err rc = parameters_get(txn, a, &p, error);
   if (rc != CCPAY_OK) return rc;
   const Ccpay__V1__Parameters *r = in->requested;
+  char *before = parameters_text(p, a);
   if (in->fields & FIELD_REFUND_METHODS) {
     p->refund_methods = r->refund_methods;
     p->n_refund_methods = r->n_refund_methods;
@@ -170,6 +199,9 @@ static ccpay_err update_parameters_execute(store_txn *txn, const void *input, ar
   p->version++;
   p->update_time = timestamp_from_ms(a, store_txn_time_ms(txn));
   if (p->update_time == NULL) return service_exhausted(error);
+  char *after = parameters_text(p, a);
+  if (before == NULL || after == NULL) return service_exhausted(error);
+  audit_trail_note_change(before, after);
   rc = parameters_put(txn, p, error);
   if (rc == CCPAY_OK) rc = parameters_view(txn, a, &p, error);
   *reply = p != NULL ? &p->base : NULL;
@@ -208,6 +240,12 @@ static ccpay_err set_override_code_execute(store_txn *txn, const void *input, ar
                                            ProtobufCMessage **reply, ccpay_error *error) {
   code_input *in = (code_input *)input;
   int64_t now_ms = store_txn_time_ms(txn);
+  /* What changed, never the code: whether one was set before. */
+  Ccpay__V1__OverrideCodeRecord *previous = NULL;
+  ccpay_err found = override_code_get(txn, a, &previous, error);
+  if (found != CCPAY_OK && found != CCPAY_ERR_NOT_FOUND) return found;
+  audit_trail_note_change(found == CCPAY_OK ? "an override code was set" : "no override code",
+                          "a new override code is set");
   in->record.set_time = timestamp_from_ms(a, now_ms);
   Ccpay__V1__SetOverrideCodeResponse *response = arena_alloc(a, sizeof *response);
   if (in->record.set_time == NULL || response == NULL) return service_exhausted(error);

@@ -57,11 +57,14 @@ expect_eq "$(field "$completed" refundLines.1.amount.amountMinor)" 5000 "line 2 
 expect_eq "$(field "$completed" refundLines.1.derivation)" REFUND_DERIVATION_CURRENCY_REFUND_METHOD "line 2 rule"
 pass "CompleteReturn refunds \$19.99 to the account and \$50.00 by refund check"
 
+admin_token=$TOKEN
+TOKEN=$(make_token csr e2e-csr)
 error=$(call_error ccpay.v1.ReturnService/OverrideRefundPayment "{\"requestId\": \"e2e-rma-override\",
   \"returnId\": \"$return_id\", \"lineNumber\": 2, \"tenderType\": \"TENDER_TYPE_CASH\",
   \"reason\": \"customer asked\"}")
 expect_eq "$(error_reason "$error")" OVERRIDE_NOT_PERMITTED "override without the right"
-pass "an override without the alternate-payment right or the code is refused"
+TOKEN=$admin_token
+pass "a CSR's override without the alternate-payment right or the code is refused"
 
 submitted=$(call_ok ccpay.v1.ReturnService/SubmitReturn "{\"requestId\": \"e2e-rma-submit-return\", \"returnId\": \"$return_id\"}")
 expect_eq "$(field "$submitted" refundLines.1.status)" REFUND_LINE_STATUS_ISSUED "refund check at submit"

@@ -25,7 +25,7 @@
 #include "ccpay/v1/payment.pb-c.h"
 #include "ccpay/v1/return.pb-c.h"
 #include "ccpay/v1/stored_value.pb-c.h"
-#include "ccpayd_fixture.h" /* assert_reply */
+#include "ccpayd_fixture.h" /* assert_reply, ccpayd_client_for_role */
 #include "order_calls.h"
 #include "payment_calls.h"
 #include "payments_fixture.h"
@@ -409,6 +409,33 @@ static Ccpay__V1__CardDetails new_card(const char *processor, const char *token)
   return card;
 }
 
+/* The audit trail holds the refused overrides of agent: not permitted, a wrong code,
+ * locked out; each at least as many times as given. */
+static void expect_audited_refusals(test_client *c, const char *agent, int not_permitted,
+                                    int wrong_code, int locked) {
+  Ccpay__V1__StreamAuditRequest request = CCPAY__V1__STREAM_AUDIT_REQUEST__INIT;
+  test_stream *s = test_stream_start(c, ADMIN "StreamAudit", &request.base,
+                                     &ccpay__v1__audit_record__descriptor, 0);
+  assert_non_null(s);
+  int seen[3] = {0};
+  ProtobufCMessage *m = NULL;
+  while (test_stream_read(s, 2000, &m) == TEST_STREAM_MESSAGE) {
+    const Ccpay__V1__AuditRecord *a = (const Ccpay__V1__AuditRecord *)m;
+    if (strcmp(a->agent_id, agent) == 0 && strstr(a->method, "OverrideRefundPayment") != NULL) {
+      seen[0] += strcmp(a->outcome, "OVERRIDE_NOT_PERMITTED") == 0;
+      seen[1] += strcmp(a->outcome, "OVERRIDE_CODE_INVALID") == 0;
+      seen[2] += strcmp(a->outcome, "OVERRIDE_LOCKED") == 0;
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  test_reply r;
+  assert_int_equal(test_stream_finish(s, 2000, &r), GRPC_STATUS_OK);
+  if (seen[0] < not_permitted || seen[1] < wrong_code || seen[2] < locked) {
+    fail_msg("audit trail of %s: %d not permitted, %d wrong codes, %d locked", agent, seen[0],
+             seen[1], seen[2]);
+  }
+}
+
 static void overrides_and_unlinked_refunds(void **state) {
   payments_fixture *f = *state;
   test_client *c = f->client;
@@ -419,13 +446,18 @@ static void overrides_and_unlinked_refunds(void **state) {
   test_reply r;
   char return_id[TEST_ID_BYTES];
   new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
+  /* A CSR holds no alternate-payment right: only the code lets one override. */
+  test_client *csr = ccpayd_client_for_role(&f->server, "csr", "csr-1");
+  test_client *supervisor = ccpayd_client_for_role(&f->server, "supervisor", "sup-1");
+  assert_non_null(csr);
+  assert_non_null(supervisor);
 
   /* No right and no code. */
-  override_line(c, return_id, 1, TENDER(CHECK), NULL, "", &r);
+  override_line(csr, return_id, 1, TENDER(CHECK), NULL, "", &r);
   assert_reply(&r, GRPC_STATUS_PERMISSION_DENIED, "OVERRIDE_NOT_PERMITTED", "alternate-payment");
   test_reply_clear(&r);
   /* A code, but none was ever set. */
-  override_line(c, return_id, 1, TENDER(CHECK), NULL, override_code, &r);
+  override_line(csr, return_id, 1, TENDER(CHECK), NULL, override_code, &r);
   assert_reply(&r, GRPC_STATUS_PERMISSION_DENIED, "OVERRIDE_NOT_PERMITTED", "no security override");
   test_reply_clear(&r);
   set_override_code(c);
@@ -433,19 +465,20 @@ static void overrides_and_unlinked_refunds(void **state) {
   /* Stripe never takes an unlinked refund: refused before any processor call. */
   size_t sim_before = procsim_payment_count(f);
   Ccpay__V1__CardDetails stripe_card = new_card("stripe", "pm_card_mastercard");
-  override_line(c, return_id, 1, TENDER(CARD), &stripe_card, override_code, &r);
+  override_line(csr, return_id, 1, TENDER(CARD), &stripe_card, override_code, &r);
   assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "UNLINKED_REFUND_NOT_ALLOWED", "stripe");
   test_reply_clear(&r);
   assert_int_equal(procsim_payment_count(f), sim_before);
 
   /* Adyen, on an account with unlinked refunds enabled, with the right code. */
   Ccpay__V1__CardDetails adyen_card = new_card("adyen", "adyen_stored_card_mc");
-  override_line(c, return_id, 1, TENDER(CARD), &adyen_card, override_code, &r);
+  override_line(csr, return_id, 1, TENDER(CARD), &adyen_card, override_code, &r);
   const Ccpay__V1__ReturnOrder *ro = ok(&r);
   const Ccpay__V1__RefundLine *l = ro->refund_lines[0];
   assert_int_equal(l->derivation, DERIVED(OVERRIDE));
   assert_int_equal(l->override->authority,
                    CCPAY__V1__OVERRIDE_AUTHORITY__OVERRIDE_AUTHORITY_OVERRIDE_CODE);
+  assert_string_equal(l->override->overridden_by, "csr-1");
   assert_string_equal(l->source_payment_id, ids.payments[0]);
   assert_string_not_equal(l->target_payment_id, ids.payments[0]);
   assert_int_equal(ro->n_refund_payment_ids, 1);
@@ -469,13 +502,25 @@ static void overrides_and_unlinked_refunds(void **state) {
   /* Wrong codes are counted, then the caller is locked out, right code or not. */
   new_return(c, &ids, (return_spec[]){{1, 1}}, 1, true, return_id);
   for (int i = 0; i < OVERRIDE_CODE_FAILURES; i++) {
-    override_line(c, return_id, 1, TENDER(CHECK), NULL, "Wrong0Code", &r);
+    override_line(csr, return_id, 1, TENDER(CHECK), NULL, "Wrong0Code", &r);
     assert_reply(&r, GRPC_STATUS_PERMISSION_DENIED, "OVERRIDE_CODE_INVALID", "not the security");
     test_reply_clear(&r);
   }
-  override_line(c, return_id, 1, TENDER(CHECK), NULL, override_code, &r);
+  override_line(csr, return_id, 1, TENDER(CHECK), NULL, override_code, &r);
   assert_reply(&r, GRPC_STATUS_RESOURCE_EXHAUSTED, "OVERRIDE_LOCKED", "too many");
   test_reply_clear(&r);
+  /* A supervisor holds the alternate-payment right: no code needed. */
+  override_line(supervisor, return_id, 1, TENDER(CASH), NULL, "", &r);
+  ro = ok(&r);
+  assert_int_equal(ro->refund_lines[0]->tender_type, TENDER(CASH));
+  assert_int_equal(ro->refund_lines[0]->override->authority,
+                   CCPAY__V1__OVERRIDE_AUTHORITY__OVERRIDE_AUTHORITY_PERMISSION);
+  assert_string_equal(ro->refund_lines[0]->override->overridden_by, "sup-1");
+  test_reply_clear(&r);
+  /* Every refused attempt is in the audit trail: who, and why. */
+  expect_audited_refusals(c, "csr-1", 2, OVERRIDE_CODE_FAILURES, 1);
+  test_client_destroy(csr);
+  test_client_destroy(supervisor);
   Ccpay__V1__CancelReturnRequest cancel = CCPAY__V1__CANCEL_RETURN_REQUEST__INIT;
   rid cancel_id = next_rid("cancel-return");
   cancel.return_id = return_id;
