@@ -25,7 +25,7 @@
 enum {
   LISTING_TOKENS = 0x30,
   AUDIT_STREAM_ARENA_BYTES = 4 << 20,
-  ADMIN_CHANGE_TEXT_BYTES = 256,
+
 };
 
 /* --- Agent tokens and the audit trail (security) -------------------------------------- */
@@ -54,11 +54,11 @@ static ccpay_err create_token_execute(store_txn *txn, const void *input, arena *
   ccpay_err rc = tokens_issue(txn, in->role, in->agent_id, audit_trail_agent_id(), in->expire_ms,
                               in->hash, a, &t, error);
   if (rc != CCPAY_OK) return rc;
-  char *after = arena_alloc(a, ADMIN_CHANGE_TEXT_BYTES);
+  char *after = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
   Ccpay__V1__CreateTokenResponse *r = arena_alloc(a, sizeof *r);
   if (after == NULL || r == NULL) return service_exhausted(error);
-  snprintf(after, ADMIN_CHANGE_TEXT_BYTES, "token %s role=%s agent_id=%s expire_time_ms=%lld",
-           t->id, t->role, t->agent_id, (long long)in->expire_ms);
+  snprintf(after, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s expire_time_ms=%lld", t->id,
+           t->role, t->agent_id, (long long)in->expire_ms);
   audit_trail_note_change("", after);
   ccpay__v1__create_token_response__init(r);
   r->token = t;
@@ -147,12 +147,12 @@ static ccpay_err revoke_token_execute(store_txn *txn, const void *input, arena *
   }
   t->revoke_time = timestamp_from_ms(a, store_txn_time_ms(txn));
   t->revoked_by = (char *)audit_trail_agent_id();
-  char *before = arena_alloc(a, ADMIN_CHANGE_TEXT_BYTES);
-  char *after = arena_alloc(a, ADMIN_CHANGE_TEXT_BYTES);
+  char *before = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
+  char *after = arena_alloc(a, AUDIT_CHANGE_BYTES_MAX);
   if (t->revoke_time == NULL || before == NULL || after == NULL) return service_exhausted(error);
-  snprintf(before, ADMIN_CHANGE_TEXT_BYTES, "token %s role=%s agent_id=%s active", t->id, t->role,
+  snprintf(before, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s active", t->id, t->role,
            t->agent_id);
-  snprintf(after, ADMIN_CHANGE_TEXT_BYTES, "token %s role=%s agent_id=%s revoked", t->id, t->role,
+  snprintf(after, AUDIT_CHANGE_BYTES_MAX, "token %s role=%s agent_id=%s revoked", t->id, t->role,
            t->agent_id);
   audit_trail_note_change(before, after);
   rc = tokens_update(txn, t, error);
