@@ -25,7 +25,6 @@
 enum {
   LISTING_TOKENS = 0x30,
   AUDIT_STREAM_ARENA_BYTES = 4 << 20,
-
 };
 
 /* --- Agent tokens and the audit trail (security) -------------------------------------- */
