@@ -297,7 +297,7 @@ static ccpay_err token_write_execute(store_txn *txn, store_write *w) {
   Ccpay__V1__Token *token = NULL;
   ccpay_err rc = tokens_issue(txn, t->request->role, t->request->agent_id, "ccpay-admin", expire_ms,
                               t->hash, a, &token, &w->error);
-  char after[256];
+  char after[AUDIT_CHANGE_BYTES_MAX];
   char *targets[1];
   Ccpay__V1__AuditRecord r = CCPAY__V1__AUDIT_RECORD__INIT;
   if (rc == CCPAY_OK) {
