@@ -23,7 +23,6 @@
 #include "timestamps.h"
 
 enum {
-  LISTING_TOKENS = 0x30,
   AUDIT_STREAM_ARENA_BYTES = 4 << 20,
 };
 

@@ -17,13 +17,6 @@
 #include "storage/ledger.h"
 #include "timestamps.h"
 
-enum customer_listing {
-  LISTING_ALL = 1,
-  LISTING_NAME_PREFIX = 2,
-  LISTING_EMAIL = 3,
-  LISTING_PHONE = 4,
-};
-
 /* The balance is the customer's receivable account in the ledger (positive: owes). */
 static ccpay_err set_balance(store_txn *txn, Ccpay__V1__Customer *c, arena *a, ccpay_error *error) {
   char *account = account_receivable(c->id, a);
@@ -187,13 +180,13 @@ static ccpay_err search_query(const Ccpay__V1__SearchCustomersRequest *request,
 static uint8_t listing_of(customer_search_by by) {
   switch (by) {
     case CUSTOMER_SEARCH_ALL:
-      return LISTING_ALL;
+      return LISTING_CUSTOMERS_ALL;
     case CUSTOMER_SEARCH_NAME_PREFIX:
-      return LISTING_NAME_PREFIX;
+      return LISTING_CUSTOMERS_NAME_PREFIX;
     case CUSTOMER_SEARCH_EMAIL:
-      return LISTING_EMAIL;
+      return LISTING_CUSTOMERS_EMAIL;
     case CUSTOMER_SEARCH_PHONE:
-      return LISTING_PHONE;
+      return LISTING_CUSTOMERS_PHONE;
   }
   CHECK(!"unknown customer search");
   return 0;

@@ -18,7 +18,6 @@
 #include "timestamps.h"
 
 enum {
-  LISTING_ACCOUNT_POSTINGS = 0x20,
   STREAM_BATCH_ENTRIES = 64, /* read per snapshot while replaying */
   STREAM_BATCH_ARENA_BYTES = 8 << 20,
   TRIAL_BALANCE_CURRENCIES_MAX = 200,

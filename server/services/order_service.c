@@ -28,10 +28,6 @@
 #include "timestamps.h"
 
 enum {
-  LISTING_ORDERS_ALL = 0x10,
-  LISTING_ORDERS_STATUS = 0x11,
-  LISTING_ORDERS_CUSTOMER = 0x12,
-  LISTING_ORDERS_HOLD = 0x13,
   MS_PER_DAY = 24 * 3600 * 1000,
 };
 

@@ -11,6 +11,26 @@
 #include "base/arena.h"
 #include "base/error.h"
 
+/* The listing byte of every paged listing, in one place so that no two share one (a token
+ * of one listing is then always refused by another). Never renumbered: tokens hold them. */
+typedef enum paging_listing {
+  LISTING_CUSTOMERS_ALL = 0x01,
+  LISTING_CUSTOMERS_NAME_PREFIX = 0x02,
+  LISTING_CUSTOMERS_EMAIL = 0x03,
+  LISTING_CUSTOMERS_PHONE = 0x04,
+  LISTING_ORDERS_ALL = 0x10,
+  LISTING_ORDERS_STATUS = 0x11,
+  LISTING_ORDERS_CUSTOMER = 0x12,
+  LISTING_ORDERS_HOLD = 0x13,
+  LISTING_ACCOUNT_POSTINGS = 0x20,
+  LISTING_OPEN_TRANSACTIONS = 0x21,
+  LISTING_TOKENS = 0x30,
+  LISTING_RETURNS_ALL = 0x40,
+  LISTING_RETURNS_CUSTOMER = 0x41,
+  LISTING_RETURNS_ORDER = 0x42,
+  LISTING_RETURNS_STATUS = 0x43,
+} paging_listing;
+
 ccpay_err paging_size(int32_t page_size, unsigned *out, ccpay_error *error);
 
 /* An empty token gives *key = NULL, *key_len = 0. */

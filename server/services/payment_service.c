@@ -25,8 +25,6 @@
 #define KIND(x) CCPAY__V1__TRANSACTION_KIND__TRANSACTION_KIND_##x
 #define TENDER(x) CCPAY__V1__TENDER_TYPE__TENDER_TYPE_##x
 
-enum { LISTING_OPEN_TRANSACTIONS = 0x20 };
-
 ccpay_err payment_read(store_txn *txn, const char *payment_id, arena *a, Ccpay__V1__Payment **out,
                        ccpay_error *error) {
   uint64_t id = 0;

@@ -33,13 +33,6 @@
 #define LINE(x) CCPAY__V1__REFUND_LINE_STATUS__REFUND_LINE_STATUS_##x
 #define TENDER(x) CCPAY__V1__TENDER_TYPE__TENDER_TYPE_##x
 
-enum {
-  LISTING_RETURNS_ALL = 0x40,
-  LISTING_RETURNS_CUSTOMER = 0x41,
-  LISTING_RETURNS_ORDER = 0x42,
-  LISTING_RETURNS_STATUS = 0x43,
-};
-
 /* Reads return id twice: before, as stored, and after, the copy to change. */
 static ccpay_err return_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__ReturnOrder **before,
                              Ccpay__V1__ReturnOrder **after, ccpay_error *error) {
