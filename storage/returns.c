@@ -240,6 +240,62 @@ ccpay_err refund_checks_get(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Re
   return err;
 }
 
+static ccpay_err refund_check_walk_load(const index_walk *walk, store_txn *txn, uint64_t id,
+                                        arena *a, size_t slot, ccpay_error *error) {
+  refund_check_page *page = walk->context;
+  CHECK(page != NULL && slot < walk->limit);
+  return refund_checks_get(txn, id, a, &page->checks[slot], error);
+}
+
+static ccpay_err refund_check_walk_id(const index_walk *walk, store_val key, uint64_t *id,
+                                      ccpay_error *error) {
+  if (!return_walk_matches(walk, key)) {
+    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "corrupt key in a refund check index");
+  }
+  uint64_t tail = key_get_u64(key.data + walk->prefix.len);
+  *id = walk->db == STORE_DB_REFUND_CHECKS ? tail : ~tail;
+  return CCPAY_OK;
+}
+
+static const index_walk_ops refund_check_walk_ops = {
+    .listing = "listing",
+    .record = "refund check",
+    .token_ok = return_walk_matches,
+    .entry_id = refund_check_walk_id,
+    .load = refund_check_walk_load,
+};
+
+ccpay_err refund_checks_list(store_txn *txn, const refund_check_query *query, arena *a,
+                             refund_check_page *out, ccpay_error *error) {
+  CHECK(txn != NULL && query != NULL && a != NULL && out != NULL);
+  CHECK(query->limit >= 1 && query->limit <= PAGE_SIZE_MAX);
+  memset(out, 0, sizeof *out);
+  out->checks = arena_alloc(a, query->limit * sizeof *out->checks);
+  if (out->checks == NULL) {
+    return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
+  }
+  index_walk walk = {.after_key = query->after_key,
+                     .after_key_len = query->after_key_len,
+                     .limit = query->limit,
+                     .ops = &refund_check_walk_ops,
+                     .context = out};
+  key_init(&walk.prefix);
+  walk.direction = STORE_FORWARD;
+  if (query->status == 0) {
+    walk.db = STORE_DB_REFUND_CHECKS;
+    walk.direction = STORE_BACKWARD;
+  } else {
+    walk.db = STORE_DB_REFUND_CHECKS_BY_STATUS;
+    key_add_status(&walk.prefix, query->status);
+  }
+  index_walk_page page;
+  ccpay_err err = index_walk_read(txn, &walk, a, &page, error);
+  out->count = page.count;
+  out->next_key = page.next_key;
+  out->next_key_len = page.next_key_len;
+  return err;
+}
+
 /* --- Parameters and the override code --------------------------------------------------- */
 
 ccpay_err parameters_get(store_txn *txn, arena *a, Ccpay__V1__Parameters **out,

@@ -63,6 +63,24 @@ typedef struct return_page {
 ccpay_err returns_list(store_txn *txn, const return_query *query, arena *a, return_page *out,
                        ccpay_error *error);
 
+typedef struct refund_check_query {
+  Ccpay__V1__RefundCheckStatus status; /* 0: every status */
+  const uint8_t *after_key;
+  size_t after_key_len;
+  unsigned limit; /* 1..PAGE_SIZE_MAX */
+} refund_check_query;
+
+typedef struct refund_check_page {
+  Ccpay__V1__RefundCheck **checks; /* newest first */
+  size_t count;
+  uint8_t *next_key;
+  size_t next_key_len;
+} refund_check_page;
+
+/* Refund checks, newest first, of one status or all. Errors as returns_list. */
+ccpay_err refund_checks_list(store_txn *txn, const refund_check_query *query, arena *a,
+                             refund_check_page *out, ccpay_error *error);
+
 /* Write transaction only. Stores a refund check and moves its status index entry;
  * before is NULL for a new one. */
 ccpay_err refund_checks_put(store_txn *txn, const Ccpay__V1__RefundCheck *before,

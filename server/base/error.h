@@ -47,6 +47,7 @@ typedef enum ccpay_err {
   CCPAY_ERR_UNAUTHENTICATED,   /* UNAUTHENTICATED: no, unknown, revoked or expired token */
   CCPAY_ERR_PERMISSION_DENIED, /* PERMISSION_DENIED: the caller's role lacks the permission */
   CCPAY_ERR_AUTH_RATE_LIMITED, /* RESOURCE_EXHAUSTED: too many failed authentications */
+  CCPAY_ERR_OUT_OF_BALANCE,    /* FAILED_PRECONDITION: payments and total apart, not allowed */
   CCPAY_ERR_COUNT
 } ccpay_err;
 

@@ -60,9 +60,8 @@ static const char usage_text[] =
     "  config = PATH    its INI file with the processor's credentials; mode 0600 (required)\n"
     "  log_file = PATH  its output, appended (default: ccpayd's stderr)\n"
     "  threads = N      its worker threads (default: the adapter's)\n"
-    "[payments] capture_at_submit = true|false: capture card payments at SubmitOrder (false).\n"
-    "[fraud] cvv_mismatch, avs_mismatch = decline|hold|allow (decline, hold); hold_above =\n"
-    "  USD:100000,...: hold orders authorized above these minor-unit amounts (none).\n";
+    "The capture mode, fraud rules, refund and out-of-balance settings are business\n"
+    "parameters, kept in the data directory: AdminService GetParameters / UpdateParameters.\n";
 
 const char *config_usage(void) { return usage_text; }
 
@@ -166,16 +165,6 @@ static bool apply(ccpayd_config *c, const char *name, const char *value, const c
     if (!copy_setting(c->tls_client_ca, sizeof c->tls_client_ca, value)) rule = "a file path";
   } else if (strcmp(name, "plaintext") == 0) {
     if (!parse_bool(value, &c->plaintext)) rule = "true or false";
-  } else if (strcmp(name, "capture_at_submit") == 0) {
-    if (!parse_bool(value, &c->capture_at_submit)) rule = "true or false";
-  } else if (strcmp(name, "cvv_mismatch") == 0) {
-    if (!fraud_action_parse(value, &c->fraud.cvv_mismatch)) rule = "decline, hold or allow";
-  } else if (strcmp(name, "avs_mismatch") == 0) {
-    if (!fraud_action_parse(value, &c->fraud.avs_mismatch)) rule = "decline, hold or allow";
-  } else if (strcmp(name, "hold_above") == 0) {
-    if (!fraud_thresholds_parse(value, &c->fraud)) {
-      rule = "a list such as USD:100000,EUR:90000 (minor units per currency)";
-    }
   } else if (strcmp(name, "socket_dir") == 0) {
     if (!copy_setting(c->adapter_socket_dir, sizeof c->adapter_socket_dir, value)) {
       rule = "a directory path";
@@ -270,9 +259,16 @@ static int apply_ini_line(void *user, const char *section, const char *name, con
     if (!apply_adapter(ctx->config, section, name, value, shown, ctx->error)) ctx->failed = true;
     return ctx->failed ? 0 : 1;
   }
+  if (strcmp(section, "payments") == 0 || strcmp(section, "fraud") == 0) {
+    snprintf(ctx->error->message, ctx->error->size,
+             "%s: the capture mode and the fraud rules are business parameters now, kept in the "
+             "data directory: set them with AdminService.UpdateParameters",
+             shown);
+    ctx->failed = true;
+    return 0;
+  }
   bool known_section = strcmp(section, "server") == 0 || strcmp(section, "storage") == 0 ||
-                       strcmp(section, "gateway") == 0 || strcmp(section, "payments") == 0 ||
-                       strcmp(section, "fraud") == 0;
+                       strcmp(section, "gateway") == 0;
   if (!known_section) {
     snprintf(ctx->error->message, ctx->error->size, "%s: unknown section [%s]", shown, section);
     ctx->failed = true;
@@ -291,7 +287,6 @@ static void set_defaults(ccpayd_config *c) {
   c->log_level = LOG_INFO;
   c->adapter_start_timeout_ms = GATEWAY_START_TIMEOUT_MS_DEFAULT;
   c->adapter_call_timeout_ms = GATEWAY_CALL_TIMEOUT_MS_DEFAULT;
-  fraud_rules_default(&c->fraud);
 }
 
 static const struct option long_options[] = {

@@ -39,11 +39,6 @@ typedef struct ccpayd_config {
   char tls_cert[PATH_MAX];
   char tls_key[PATH_MAX];
   char tls_client_ca[PATH_MAX];
-  /* [payments] capture_at_submit: card payments are captured when the order is
-   * submitted (a sale) instead of when it is invoiced. */
-  bool capture_at_submit;
-  /* [fraud] cvv_mismatch, avs_mismatch, hold_above (domain/fraud.h). */
-  fraud_rules fraud;
   /* [gateway]: where the adapters' sockets go ("" until config_check_adapters makes it
    * <data_dir>/adapters; always absolute after it), and the timeouts. */
   char adapter_socket_dir[PATH_MAX];

@@ -176,8 +176,6 @@ static int run(const ccpayd_config *config, store *s, ledger_feed *feed, supervi
       .store = s,
       .feed = feed,
       .gateway = gateway,
-      .capture_at_submit = config->capture_at_submit,
-      .fraud = &config->fraud,
   };
   ccpay_error error;
   if (payment_engine_start(&env, &env.payments, &error) != CCPAY_OK) {

@@ -22,7 +22,14 @@
  * | card refunded  | receivable:<cus_…>   | card_clearing:<proc>                       |
  * | return         | revenue, tax_payable | receivable:<cus_…>  (the credit memo)      |
  * | credited       |                      |                                            |
- * | refund check   | receivable:<cus_…>   | refund_checks_payable                      |
+ * | refund check   | receivable:<cus_…>   | refund_checks_payable, then                |
+ * | posted         | refund_checks_payable| bank (two entries)                         |
+ * | posted check   | bank                 | receivable:<cus_…>                         |
+ * | voided         |                      |                                            |
+ * | overpaid,      | receivable:<cus_…>   | over_under                                 |
+ * | written off    |                      |                                            |
+ * | underpaid,     | over_under           | receivable:<cus_…>                         |
+ * | written off    |                      |                                            |
  * | refund to gift | receivable:<cus_…>   | gift_card:<number> / loyalty:<number> /    |
  * | card, loyalty, |                      | cash                                       |
  * | or cash        |                      |                                            |
@@ -54,6 +61,8 @@
 #define ACCOUNT_LOYALTY_PREFIX "loyalty:"
 #define ACCOUNT_LOYALTY_EXPENSE "loyalty_expense"
 #define ACCOUNT_REFUND_CHECKS_PAYABLE "refund_checks_payable"
+#define ACCOUNT_BANK "bank"
+#define ACCOUNT_OVER_UNDER "over_under"
 
 #define ENTRY_KIND_ORDER_INVOICED "ORDER_INVOICED"
 #define ENTRY_KIND_PAYMENT_RECEIVED "PAYMENT_RECEIVED"
@@ -63,6 +72,9 @@
 #define ENTRY_KIND_RETURN_CREDITED "RETURN_CREDITED"
 #define ENTRY_KIND_REFUND_CHECK_ISSUED "REFUND_CHECK_ISSUED"
 #define ENTRY_KIND_REFUND_CREDITED "REFUND_CREDITED"
+#define ENTRY_KIND_REFUND_CHECK_POSTED "REFUND_CHECK_POSTED"
+#define ENTRY_KIND_REFUND_CHECK_VOIDED "REFUND_CHECK_VOIDED"
+#define ENTRY_KIND_OVER_UNDER_WRITTEN_OFF "OVER_UNDER_WRITTEN_OFF"
 
 /* "receivable:<customer_id>" in arena a; NULL when exhausted. */
 char *account_receivable(const char *customer_id, arena *a);

@@ -14,57 +14,44 @@ void fraud_rules_default(fraud_rules *rules) {
   rules->avs_mismatch = FRAUD_HOLD;
 }
 
-bool fraud_action_parse(const char *text, fraud_action *out) {
-  static const struct {
-    const char *name;
-    fraud_action action;
-  } names[] = {{"decline", FRAUD_DECLINE}, {"hold", FRAUD_HOLD}, {"allow", FRAUD_ALLOW}};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-    if (strcmp(text, names[i].name) == 0) {
-      *out = names[i].action;
-      return true;
-    }
+static fraud_action action_of(Ccpay__V1__FraudAction a, fraud_action absent) {
+  switch (a) {
+    case CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_ALLOW:
+      return FRAUD_ALLOW;
+    case CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_HOLD:
+      return FRAUD_HOLD;
+    case CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_DECLINE:
+      return FRAUD_DECLINE;
+    default:
+      return absent;
   }
-  return false;
 }
 
-/* One "CUR:AMOUNT" item of len bytes at text. */
-static bool parse_threshold(const char *text, size_t len, fraud_threshold *out) {
-  while (len > 0 && isspace((unsigned char)*text)) text++, len--;
-  while (len > 0 && isspace((unsigned char)text[len - 1])) len--;
-  if (len < 5 || len > 3 + 1 + 19 || text[3] != ':') return false;
-  memcpy(out->currency, text, 3);
-  out->currency[3] = '\0';
-  if (currency_find(out->currency) == NULL) return false;
-  char digits[24];
-  memcpy(digits, text + 4, len - 4);
-  digits[len - 4] = '\0';
-  if (strspn(digits, "0123456789") != len - 4) return false;
-  char *end = NULL;
-  long long amount = strtoll(digits, &end, 10);
-  if (*end != '\0' || amount <= 0) return false;
-  out->amount_minor = amount;
-  return true;
+Ccpay__V1__FraudAction fraud_action_value(fraud_action action) {
+  switch (action) {
+    case FRAUD_ALLOW:
+      return CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_ALLOW;
+    case FRAUD_HOLD:
+      return CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_HOLD;
+    case FRAUD_DECLINE:
+      return CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_DECLINE;
+  }
+  CHECK(false && "unknown fraud action");
+  return CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_UNSPECIFIED;
 }
 
-bool fraud_thresholds_parse(const char *text, fraud_rules *rules) {
-  fraud_threshold parsed[FRAUD_THRESHOLDS_MAX];
-  size_t count = 0;
-  const char *at = text;
-  while (strspn(at, " \t") < strlen(at)) {
-    const char *comma = strchr(at, ',');
-    size_t len = comma != NULL ? (size_t)(comma - at) : strlen(at);
-    if (count == FRAUD_THRESHOLDS_MAX || !parse_threshold(at, len, &parsed[count])) return false;
-    for (size_t i = 0; i < count; i++) {
-      if (strcmp(parsed[i].currency, parsed[count].currency) == 0) return false;
-    }
-    count++;
-    if (comma == NULL) break;
-    at = comma + 1;
+void fraud_rules_from(const Ccpay__V1__FraudRules *r, fraud_rules *out) {
+  fraud_rules_default(out);
+  if (r == NULL) return;
+  out->cvv_mismatch = action_of(r->cvv_mismatch, out->cvv_mismatch);
+  out->avs_mismatch = action_of(r->avs_mismatch, out->avs_mismatch);
+  CHECK(r->n_hold_above <= FRAUD_THRESHOLDS_MAX); /* UpdateParameters checks it */
+  for (size_t i = 0; i < r->n_hold_above; i++) {
+    snprintf(out->hold_above[i].currency, sizeof out->hold_above[i].currency, "%s",
+             r->hold_above[i]->currency_code);
+    out->hold_above[i].amount_minor = r->hold_above[i]->amount_minor;
   }
-  memcpy(rules->hold_above, parsed, count * sizeof *parsed);
-  rules->threshold_count = count;
-  return true;
+  out->threshold_count = r->n_hold_above;
 }
 
 /* Stripe "fail", Authorize.Net "N", Adyen "2 …". */

@@ -1,10 +1,10 @@
 /* Fraud rules, pure: what an approved authorization's address (AVS) and card-code (CVV)
- * results, and its amount, mean for the order. The rules are a parameter table
- * (ccpayd's [fraud] settings):
+ * results, and its amount, mean for the order. The rules are a business parameter
+ * (AdminService, Parameters.fraud_rules):
  *
- *   cvv_mismatch = decline | hold | allow   (default decline: the authorization is voided)
- *   avs_mismatch = decline | hold | allow   (default hold)
- *   hold_above   = USD:100000,EUR:90000     (per currency, in minor units; none by default)
+ *   cvv_mismatch  DECLINE | HOLD | ALLOW   (default DECLINE: the authorization is voided)
+ *   avs_mismatch  DECLINE | HOLD | ALLOW   (default HOLD)
+ *   hold_above    per currency, in minor units (none by default)
  *
  * A hold puts the order on hold code FRAUD_REVIEW (the manual review queue is ListOrders
  * by that hold code); a decline voids the authorization and refuses the payment. When
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ccpay/v1/admin.pb-c.h"
 #include "ccpay/v1/payment.pb-c.h"
 
 #define FRAUD_HOLD_CODE "FRAUD_REVIEW"
@@ -46,13 +47,12 @@ typedef struct fraud_verdict {
 /* The defaults above. */
 void fraud_rules_default(fraud_rules *rules);
 
-/* "decline", "hold", "allow". */
-bool fraud_action_parse(const char *text, fraud_action *out);
+/* The rules of the FraudRules parameter: unset actions keep the defaults; hold_above
+ * (at most FRAUD_THRESHOLDS_MAX, checked by UpdateParameters) copied. r may be NULL. */
+void fraud_rules_from(const Ccpay__V1__FraudRules *r, fraud_rules *out);
 
-/* "USD:100000,EUR:90000" (spaces allowed around items; known currencies, positive
- * amounts, each currency once, at most FRAUD_THRESHOLDS_MAX); "" clears them. False,
- * with rules unchanged, when text is not such a list. */
-bool fraud_thresholds_parse(const char *text, fraud_rules *rules);
+/* The API's value of an action (to show the defaults). */
+Ccpay__V1__FraudAction fraud_action_value(fraud_action action);
 
 /* Whether a processor's verification result says the data did not match: Stripe's
  * "fail", Authorize.Net's "N", Adyen's code "2" ("2 Neither postal code nor address

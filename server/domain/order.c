@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "balance.h"
 #include "base/check.h"
 #include "base/limits.h"
 #include "currency.h"
@@ -449,6 +450,13 @@ ccpay_err order_check_action(const Ccpay__V1__Order *o, order_action action, ccp
   if (!held && action == ORDER_ACTION_RELEASE_HOLD) {
     return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE, "order %s is %s and not on hold", o->id,
                            status);
+  }
+  if (held && action == ORDER_ACTION_RELEASE_HOLD &&
+      strcmp(o->hold->code, BALANCE_HOLD_CODE) == 0) {
+    return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE,
+                           "order %s is in the out-of-balance queue: the payments department "
+                           "releases it (BalanceReviewService.ReleaseOrder)",
+                           o->id);
   }
   return CCPAY_OK;
 }

@@ -9,6 +9,7 @@
 #include "base/limits.h"
 #include "common.h"
 #include "domain/currency.h"
+#include "domain/fraud.h"
 #include "domain/payment.h"
 #include "domain/refund.h"
 #include "domain/validate.h"
@@ -32,6 +33,21 @@ static ccpay_err parameters_view(store_txn *txn, arena *a, Ccpay__V1__Parameters
   }
   if (p->refund_excess_funds == 0) {
     p->refund_excess_funds = CCPAY__V1__REFUND_EXCESS_FUNDS__REFUND_EXCESS_FUNDS_AUTO;
+  }
+  if (p->capture_mode == 0)
+    p->capture_mode = CCPAY__V1__CAPTURE_MODE__CAPTURE_MODE_AUTHORIZE_AT_SUBMIT;
+  if (p->fraud_rules == NULL) {
+    p->fraud_rules = arena_alloc(a, sizeof *p->fraud_rules);
+    if (p->fraud_rules == NULL) return service_exhausted(error);
+    ccpay__v1__fraud_rules__init(p->fraud_rules);
+  }
+  fraud_rules defaults;
+  fraud_rules_default(&defaults);
+  if (p->fraud_rules->cvv_mismatch == 0) {
+    p->fraud_rules->cvv_mismatch = fraud_action_value(defaults.cvv_mismatch);
+  }
+  if (p->fraud_rules->avs_mismatch == 0) {
+    p->fraud_rules->avs_mismatch = fraud_action_value(defaults.avs_mismatch);
   }
   Ccpay__V1__OverrideCodeRecord *code = NULL;
   rc = override_code_get(txn, a, &code, error);
@@ -62,6 +78,12 @@ enum {
   FIELD_APPLY_CREDIT = 1 << 3,
   FIELD_APPLY_CREDIT_METHOD = 1 << 4,
   FIELD_REFUND_EXCESS_FUNDS = 1 << 5,
+  FIELD_ALLOW_OUT_OF_BALANCE = 1 << 6,
+  FIELD_OVER_UNDER_MAX = 1 << 7,
+  FIELD_REVIEW_WRITE_OFF_MAX = 1 << 8,
+  FIELD_REFUND_CHECK_APPROVAL_THRESHOLD = 1 << 9,
+  FIELD_CAPTURE_MODE = 1 << 10,
+  FIELD_FRAUD_RULES = 1 << 11,
 };
 
 static const struct {
@@ -74,6 +96,12 @@ static const struct {
     {"apply_credit", FIELD_APPLY_CREDIT},
     {"apply_credit_method", FIELD_APPLY_CREDIT_METHOD},
     {"refund_excess_funds", FIELD_REFUND_EXCESS_FUNDS},
+    {"allow_out_of_balance", FIELD_ALLOW_OUT_OF_BALANCE},
+    {"over_under_max", FIELD_OVER_UNDER_MAX},
+    {"review_write_off_max", FIELD_REVIEW_WRITE_OFF_MAX},
+    {"refund_check_approval_threshold", FIELD_REFUND_CHECK_APPROVAL_THRESHOLD},
+    {"capture_mode", FIELD_CAPTURE_MODE},
+    {"fraud_rules", FIELD_FRAUD_RULES},
 };
 
 static ccpay_err parse_mask(char **paths, size_t count, unsigned *fields, ccpay_error *error) {
@@ -124,9 +152,72 @@ static ccpay_err validate_refund_methods(const Ccpay__V1__Parameters *p, ccpay_e
   return CCPAY_OK;
 }
 
+/* A per-currency amount list (field names it): known currencies, each once, amounts of 0
+ * or more (above 0 when positive), at most max entries. */
+static ccpay_err validate_amounts(const char *field, Ccpay__V1__Money *const *list, size_t count,
+                                  size_t max, bool positive, ccpay_error *error) {
+  if (count > max) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE, "%s: at most %zu currencies", field,
+                           max);
+  }
+  for (size_t i = 0; i < count; i++) {
+    const Ccpay__V1__Money *m = list[i];
+    if (currency_find(m->currency_code) == NULL) {
+      return ccpay_error_set(error, CCPAY_ERR_UNKNOWN_CURRENCY,
+                             "%s[%zu].currency_code: %.8s is not an ISO 4217 currency code", field,
+                             i, m->currency_code);
+    }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(list[j]->currency_code, m->currency_code) == 0) {
+        return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID, "%s[%zu]: %s is listed twice", field,
+                               i, m->currency_code);
+      }
+    }
+    if (m->amount_minor < 0 || (positive && m->amount_minor == 0)) {
+      return ccpay_error_set(error, CCPAY_ERR_FIELD_OUT_OF_RANGE,
+                             "%s[%zu].amount_minor: must be %s", field, i,
+                             positive ? "above 0" : "0 or more");
+    }
+  }
+  return CCPAY_OK;
+}
+
+static ccpay_err validate_fraud_rules(const Ccpay__V1__FraudRules *r, ccpay_error *error) {
+  if (r == NULL) return CCPAY_OK; /* the defaults */
+  if (r->cvv_mismatch > CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_DECLINE || r->cvv_mismatch < 0 ||
+      r->avs_mismatch > CCPAY__V1__FRAUD_ACTION__FRAUD_ACTION_DECLINE || r->avs_mismatch < 0) {
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "parameters.fraud_rules: cvv_mismatch and avs_mismatch are ALLOW, HOLD "
+                           "or DECLINE");
+  }
+  return validate_amounts("parameters.fraud_rules.hold_above", r->hold_above, r->n_hold_above,
+                          FRAUD_THRESHOLDS_MAX, true, error);
+}
+
 static ccpay_err validate_parameters(const Ccpay__V1__Parameters *p, unsigned fields,
                                      ccpay_error *error) {
   ccpay_err rc = CCPAY_OK;
+  if (fields & FIELD_OVER_UNDER_MAX) {
+    rc = validate_amounts("parameters.over_under_max", p->over_under_max, p->n_over_under_max,
+                          REFUND_METHODS_MAX, false, error);
+  }
+  if (rc == CCPAY_OK && (fields & FIELD_REVIEW_WRITE_OFF_MAX)) {
+    rc = validate_amounts("parameters.review_write_off_max", p->review_write_off_max,
+                          p->n_review_write_off_max, REFUND_METHODS_MAX, false, error);
+  }
+  if (rc == CCPAY_OK && (fields & FIELD_REFUND_CHECK_APPROVAL_THRESHOLD)) {
+    rc = validate_amounts("parameters.refund_check_approval_threshold",
+                          p->refund_check_approval_threshold, p->n_refund_check_approval_threshold,
+                          REFUND_METHODS_MAX, false, error);
+  }
+  if (rc == CCPAY_OK && (fields & FIELD_CAPTURE_MODE) &&
+      (p->capture_mode < 0 ||
+       p->capture_mode > CCPAY__V1__CAPTURE_MODE__CAPTURE_MODE_CAPTURE_AT_SUBMIT)) {
+    rc = ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                         "parameters.capture_mode: AUTHORIZE_AT_SUBMIT or CAPTURE_AT_SUBMIT");
+  }
+  if (rc == CCPAY_OK && (fields & FIELD_FRAUD_RULES))
+    rc = validate_fraud_rules(p->fraud_rules, error);
   if (fields & FIELD_REFUND_METHODS) rc = validate_refund_methods(p, error);
   if (rc == CCPAY_OK && (fields & FIELD_DEFAULT_RETURN_METHOD)) {
     rc = refund_check_default_method("parameters.default_return_method", p->default_return_method,
@@ -166,11 +257,18 @@ static char *parameters_text(const Ccpay__V1__Parameters *p, arena *a) {
              : arena_printf(a,
                             "refund_methods=[%s] default_return_method=%s "
                             "advance_credit=%s apply_credit=%s "
-                            "apply_credit_method=%s refund_excess_funds=%s",
+                            "apply_credit_method=%s refund_excess_funds=%s "
+                            "allow_out_of_balance=%s capture_mode=%d over_under_max=%zu "
+                            "review_write_off_max=%zu refund_check_approval_threshold=%zu "
+                            "fraud_rules=%s",
                             methods, tender_name(p->default_return_method),
                             p->advance_credit ? "true" : "false",
                             p->apply_credit ? "true" : "false", tender_name(p->apply_credit_method),
-                            excess != NULL ? excess->name : "default");
+                            excess != NULL ? excess->name : "default",
+                            p->allow_out_of_balance ? "true" : "false", (int)p->capture_mode,
+                            p->n_over_under_max, p->n_review_write_off_max,
+                            p->n_refund_check_approval_threshold,
+                            p->fraud_rules != NULL ? "set" : "default");
 }
 
 typedef struct update_input {
@@ -195,6 +293,21 @@ static ccpay_err update_parameters_execute(store_txn *txn, const void *input, ar
   if (in->fields & FIELD_APPLY_CREDIT) p->apply_credit = r->apply_credit;
   if (in->fields & FIELD_APPLY_CREDIT_METHOD) p->apply_credit_method = r->apply_credit_method;
   if (in->fields & FIELD_REFUND_EXCESS_FUNDS) p->refund_excess_funds = r->refund_excess_funds;
+  if (in->fields & FIELD_ALLOW_OUT_OF_BALANCE) p->allow_out_of_balance = r->allow_out_of_balance;
+  if (in->fields & FIELD_OVER_UNDER_MAX) {
+    p->over_under_max = r->over_under_max;
+    p->n_over_under_max = r->n_over_under_max;
+  }
+  if (in->fields & FIELD_REVIEW_WRITE_OFF_MAX) {
+    p->review_write_off_max = r->review_write_off_max;
+    p->n_review_write_off_max = r->n_review_write_off_max;
+  }
+  if (in->fields & FIELD_REFUND_CHECK_APPROVAL_THRESHOLD) {
+    p->refund_check_approval_threshold = r->refund_check_approval_threshold;
+    p->n_refund_check_approval_threshold = r->n_refund_check_approval_threshold;
+  }
+  if (in->fields & FIELD_CAPTURE_MODE) p->capture_mode = r->capture_mode;
+  if (in->fields & FIELD_FRAUD_RULES) p->fraud_rules = r->fraud_rules;
   p->override_code_set = false; /* output only, never stored */
   p->version++;
   p->update_time = timestamp_from_ms(a, store_txn_time_ms(txn));

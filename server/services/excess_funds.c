@@ -30,6 +30,11 @@ static ccpay_err read_payments(store_txn *txn, const Ccpay__V1__Order *o, arena 
     CHECK(money_add(held, payment_refundable(payments[i]), &held));
   }
   int64_t owed = o->totals->total->amount_minor; /* what is not cancelled */
+  /* A difference written off at submission was settled there, not owed or in excess. */
+  const Ccpay__V1__BalanceReview *review = o->balance_review;
+  if (review != NULL && review->entry_sequence != 0) {
+    CHECK(money_add(owed, review->difference->amount_minor, &owed));
+  }
   *excess = held > owed ? held - owed : 0;
   *out = payments;
   return CCPAY_OK;
@@ -42,10 +47,11 @@ ccpay_err excess_funds_of(store_txn *txn, const Ccpay__V1__Order *o, arena *a, i
 }
 
 /* Derives refund lines for the order's excess funds, appends them to the order and issues
- * them. request is the CSR's (RefundExcessFunds) or NULL for an automatic refund. */
+ * them. request is the CSR's (RefundExcessFunds) or NULL for an automatic refund, whose
+ * lines carry auto_reason. */
 static ccpay_err refund_excess(store_txn *txn, payment_flow *f, uint64_t order_id,
                                const Ccpay__V1__RefundExcessFundsRequest *request,
-                               ccpay_error *error) {
+                               const char *auto_reason, ccpay_error *error) {
   arena *a = payment_flow_arena(f);
   Ccpay__V1__Order *before = NULL, *o = NULL;
   ccpay_err rc = service_order_edit(txn, order_id, a, &before, &o, error);
@@ -77,7 +83,7 @@ static ccpay_err refund_excess(store_txn *txn, payment_flow *f, uint64_t order_i
       request != NULL &&
       request->destination == CCPAY__V1__CREDIT_DESTINATION__CREDIT_DESTINATION_GIFT_CARD;
   for (size_t i = 0; i < n; i++) {
-    added[i]->reason_code = request != NULL ? request->reason_code : "ORDER_CANCELLED";
+    added[i]->reason_code = request != NULL ? request->reason_code : (char *)auto_reason;
     added[i]->reason = request != NULL ? request->reason : "";
     if (!gift_card) continue;
     added[i]->tender_type = TENDER(GIFT_CARD_INTERNAL);
@@ -109,7 +115,12 @@ ccpay_err excess_funds_refund_auto(store_txn *txn, payment_flow *f, uint64_t ord
       params->refund_excess_funds != EXCESS(AUTO)) {
     return CCPAY_OK;
   }
-  return refund_excess(txn, f, order_id, NULL, error);
+  return refund_excess(txn, f, order_id, NULL, "ORDER_CANCELLED", error);
+}
+
+ccpay_err excess_funds_refund_invoiced(store_txn *txn, payment_flow *f, uint64_t order_id,
+                                       ccpay_error *error) {
+  return refund_excess(txn, f, order_id, NULL, "OVERPAID", error);
 }
 
 /* The order's id is the first field of every input these flows carry. */
@@ -145,7 +156,7 @@ static ccpay_err refund_now_begin(store_txn *txn, payment_flow *f, ProtobufCMess
                            "the refund-excess-funds parameter is NONE: excess funds are not "
                            "refunded through ccpay");
   }
-  rc = refund_excess(txn, f, in->order_id, in->request, error);
+  rc = refund_excess(txn, f, in->order_id, in->request, NULL, error);
   if (rc != CCPAY_OK) return rc;
   Ccpay__V1__Order *o = NULL;
   rc = orders_get(txn, in->order_id, payment_flow_arena(f), &o, error);

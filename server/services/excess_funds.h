@@ -26,6 +26,12 @@ ccpay_err excess_funds_of(store_txn *txn, const Ccpay__V1__Order *o, arena *a, i
 ccpay_err excess_funds_refund_auto(store_txn *txn, payment_flow *f, uint64_t order_id,
                                    ccpay_error *error);
 
+/* In InvoiceOrder's begin, once the order is fully invoiced: an overpaid order leaves the
+ * customer in credit, so its excess is refunded (a refund check for a check) whatever the
+ * parameter: the order is done and the money is the customer's. */
+ccpay_err excess_funds_refund_invoiced(store_txn *txn, payment_flow *f, uint64_t order_id,
+                                       ccpay_error *error);
+
 /* A flow's end for changes that refund excess funds: the order's refund lines catch up
  * with their transactions; the reply is the order. */
 ccpay_err excess_funds_end(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,

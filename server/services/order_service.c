@@ -4,11 +4,14 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "audit_trail.h"
+#include "balance_review.h"
 #include "base/check.h"
 #include "base/limits.h"
 #include "ccpay/v1/order.pb-c.h"
 #include "common.h"
 #include "domain/accounts.h"
+#include "domain/balance.h"
 #include "domain/fraud.h"
 #include "domain/money.h"
 #include "domain/order.h"
@@ -16,6 +19,7 @@
 #include "domain/validate.h"
 #include "excess_funds.h"
 #include "mutation.h"
+#include "order_service.h"
 #include "paging.h"
 #include "payment_flow.h"
 #include "payment_gateway.h"
@@ -25,6 +29,7 @@
 #include "storage/ledger.h"
 #include "storage/orders.h"
 #include "storage/payments.h"
+#include "storage/returns.h"
 #include "timestamps.h"
 
 enum {
@@ -103,6 +108,8 @@ struct order_change {
   const ProtobufCMessage *request;
   Ccpay__V1__Invoice *invoice; /* InvoiceOrder's output */
   const char *fraud_hold;      /* SubmitOrder: why the fraud rules hold the order, or NULL */
+  const char *reason;          /* CancelOrder */
+  bool queued_only;            /* BalanceReviewService.CancelOrder: only a queued order */
 };
 /* excess_funds_end reads the order id as the first field of its flow's input. */
 _Static_assert(offsetof(order_change, order_id) == 0, "order_id first");
@@ -210,6 +217,12 @@ static void hold_order(rpc_call *call, const ProtobufCMessage *message) {
   const Ccpay__V1__HoldOrderRequest *r = (const Ccpay__V1__HoldOrderRequest *)message;
   ccpay_error error;
   ccpay_err rc = order_check_hold_code("hold_code", r->hold_code, &error);
+  if (rc == CCPAY_OK && strcmp(r->hold_code, BALANCE_HOLD_CODE) == 0) {
+    rc = ccpay_error_set(&error, CCPAY_ERR_FIELD_INVALID,
+                         "hold_code: " BALANCE_HOLD_CODE
+                         " is the out-of-balance queue, which "
+                         "SubmitOrder fills");
+  }
   if (rc == CCPAY_OK)
     rc = validate_text("reason", r->reason, ORDER_REASON_BYTES_MAX, false, &error);
   if (rc != CCPAY_OK) {
@@ -238,7 +251,8 @@ static void release_hold(rpc_call *call, const ProtobufCMessage *message) {
 static ccpay_err apply_submit(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
                               ccpay_error *error) {
   o->status = CCPAY__V1__ORDER_STATUS__ORDER_STATUS_SUBMITTED;
-  if (change->fraud_hold == NULL) return CCPAY_OK;
+  ccpay_err rc = balance_write_off(txn, o, a, error);
+  if (rc != CCPAY_OK || change->fraud_hold == NULL) return rc;
   Ccpay__V1__OrderHold *hold = arena_alloc(a, sizeof *hold);
   if (hold == NULL) return service_exhausted(error);
   ccpay__v1__order_hold__init(hold);
@@ -281,7 +295,10 @@ static ccpay_err submit_check_latest_card(const Ccpay__V1__Payment *latest, ccpa
 static ccpay_err submit_add_authorizations(store_txn *txn, payment_flow *f,
                                            const Ccpay__V1__Order *o, ccpay_error *error) {
   arena *a = payment_flow_arena(f);
-  bool sale = payment_flow_env(f)->capture_at_submit;
+  Ccpay__V1__Parameters *params = NULL;
+  ccpay_err prc = parameters_get(txn, a, &params, error);
+  if (prc != CCPAY_OK) return prc;
+  bool sale = params->capture_mode == CCPAY__V1__CAPTURE_MODE__CAPTURE_MODE_CAPTURE_AT_SUBMIT;
   const Ccpay__V1__Payment *latest_card = NULL;
   for (size_t i = 0; i < o->n_payment_ids; i++) {
     Ccpay__V1__Payment *p = NULL;
@@ -318,17 +335,36 @@ static ccpay_err submit_write(store_txn *txn, uint64_t order_id, const char *fra
   return rc;
 }
 
+/* SubmitOrder's and ReleaseOrder's input. */
+typedef struct submit_input {
+  uint64_t order_id;                    /* first: the flow's other functions read it as the input */
+  Ccpay__V1__BalanceResolution release; /* ReleaseOrder's resolution; 0 for SubmitOrder */
+} submit_input;
+
+/* The balance check first (a queued order is written and answered at once); then every
+ * card is authorized, or, with none to authorize, the order is submitted. */
 static ccpay_err submit_begin(store_txn *txn, payment_flow *f, ProtobufCMessage **reply,
                               ccpay_error *error) {
-  const uint64_t *order_id = payment_flow_input(f);
+  const submit_input *in = payment_flow_input(f);
   arena *a = payment_flow_arena(f);
-  Ccpay__V1__Order *o = NULL;
-  ccpay_err rc = orders_get(txn, *order_id, a, &o, error);
+  Ccpay__V1__Order *before = NULL, *o = NULL;
+  ccpay_err rc = service_order_edit(txn, in->order_id, a, &before, &o, error);
+  if (rc == CCPAY_OK && in->release != 0) {
+    rc = balance_release(txn, o, in->release, audit_trail_agent_id(), a, error);
+  }
   if (rc == CCPAY_OK) rc = order_check_action(o, ORDER_ACTION_SUBMIT, error);
-  if (rc == CCPAY_OK) rc = submit_add_authorizations(txn, f, o, error);
+  bool queue = false;
+  if (rc == CCPAY_OK) rc = balance_check_submit(txn, o, a, &queue, error);
+  if (rc == CCPAY_OK && (queue || in->release != 0))
+    rc = service_order_write(txn, before, o, a, error);
+  if (rc != CCPAY_OK || queue) {
+    *reply = rc == CCPAY_OK ? &o->base : NULL;
+    return rc;
+  }
+  rc = submit_add_authorizations(txn, f, o, error);
   if (rc != CCPAY_OK) return rc;
   if (payment_flow_step_count(f) > 0) return CCPAY_OK;
-  return submit_write(txn, *order_id, NULL, a, reply, error);
+  return submit_write(txn, in->order_id, NULL, a, reply, error);
 }
 
 /* Refuses an approved payment: records why, and starts the void of the authorization (or
@@ -351,6 +387,11 @@ static ccpay_err submit_refuse(store_txn *txn, payment_flow *f, Ccpay__V1__Payme
 static ccpay_err submit_assess_fraud(store_txn *txn, payment_flow *f, const char **hold,
                                      const Ccpay__V1__Payment **refused, ccpay_error *error) {
   arena *a = payment_flow_arena(f);
+  Ccpay__V1__Parameters *params = NULL;
+  ccpay_err prc = parameters_get(txn, a, &params, error);
+  if (prc != CCPAY_OK) return prc;
+  fraud_rules rules;
+  fraud_rules_from(params->fraud_rules, &rules);
   for (size_t i = 0; i < payment_flow_step_count(f); i++) {
     const Ccpay__V1__Transaction *t = payment_flow_step_transaction(f, i);
     if (t->state != CCPAY__V1__TRANSACTION_STATE__TRANSACTION_STATE_SUCCEEDED) continue;
@@ -370,7 +411,7 @@ static ccpay_err submit_assess_fraud(store_txn *txn, payment_flow *f, const char
     }
     if (t->kind != KIND(AUTHORIZE) && t->kind != KIND(SALE)) continue;
     fraud_verdict verdict;
-    fraud_assess(payment_flow_env(f)->fraud, p, &verdict);
+    fraud_assess(&rules, p, &verdict);
     if (verdict.action == FRAUD_DECLINE) {
       rc = submit_refuse(txn, f, p, verdict.reason, error);
       if (*refused == NULL) *refused = p;
@@ -446,19 +487,24 @@ static ccpay_err submit_end(store_txn *txn, payment_flow *f, ProtobufCMessage **
   return submit_write(txn, *order_id, hold, payment_flow_arena(f), reply, error);
 }
 
-static void submit_order(rpc_call *call, const ProtobufCMessage *message) {
-  const Ccpay__V1__SubmitOrderRequest *r = (const Ccpay__V1__SubmitOrderRequest *)message;
-  uint64_t *order_id = arena_alloc(rpc_call_arena(call), sizeof *order_id);
+void order_submit_start(rpc_call *call, const ProtobufCMessage *request, const char *request_id,
+                        const char *order_id, Ccpay__V1__BalanceResolution release) {
+  submit_input *in = arena_calloc(rpc_call_arena(call), sizeof *in);
   ccpay_error error;
-  ccpay_err rc =
-      order_id == NULL ? service_exhausted(&error) : validate_request_id(r->request_id, &error);
-  if (rc == CCPAY_OK) rc = service_parse_id(ID_ORDER, "order_id", r->order_id, order_id, &error);
+  ccpay_err rc = in == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
+  if (rc == CCPAY_OK) rc = service_parse_id(ID_ORDER, "order_id", order_id, &in->order_id, &error);
   if (rc != CCPAY_OK) {
     rpc_call_fail(call, &error);
     return;
   }
-  payment_flow_spec spec = {.begin = submit_begin, .end = submit_end, .input = order_id};
-  payment_flow_start(call, r->request_id, message, &spec);
+  in->release = release;
+  payment_flow_spec spec = {.begin = submit_begin, .end = submit_end, .input = in};
+  payment_flow_start(call, request_id, request, &spec);
+}
+
+static void submit_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__SubmitOrderRequest *r = (const Ccpay__V1__SubmitOrderRequest *)message;
+  order_submit_start(call, message, r->request_id, r->order_id, 0);
 }
 
 /* --- InvoiceOrder --------------------------------------------------------------------- */
@@ -588,6 +634,9 @@ static ccpay_err invoice_begin(store_txn *txn, payment_flow *f, ProtobufCMessage
   Ccpay__V1__Order *o = NULL;
   ccpay_err rc = order_change_run(txn, change, payment_flow_arena(f), &o, error);
   if (rc == CCPAY_OK) rc = invoice_add_captures(txn, f, o, error);
+  if (rc == CCPAY_OK && o->status == CCPAY__V1__ORDER_STATUS__ORDER_STATUS_INVOICED) {
+    rc = excess_funds_refund_invoiced(txn, f, change->order_id, error);
+  }
   if (rc == CCPAY_OK) rc = invoice_reply(txn, f, reply, error);
   return rc;
 }
@@ -602,8 +651,13 @@ static void invoice_order(rpc_call *call, const ProtobufCMessage *message) {
 
 static ccpay_err apply_cancel(store_txn *txn, Ccpay__V1__Order *o, order_change *change, arena *a,
                               ccpay_error *error) {
-  const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)change->request;
-  o->cancel_reason = r->reason;
+  bool queued = o->hold != NULL && strcmp(o->hold->code, BALANCE_HOLD_CODE) == 0;
+  if (change->queued_only && !queued) {
+    return ccpay_error_set(error, CCPAY_ERR_INVALID_STATE,
+                           "order %s is not in the out-of-balance queue", o->id);
+  }
+  if (queued) o->hold = NULL; /* a cancelled order leaves the queue */
+  o->cancel_reason = (char *)change->reason;
   return order_cancel(o, a, error);
 }
 
@@ -626,15 +680,26 @@ static ccpay_err cancel_begin(store_txn *txn, payment_flow *f, ProtobufCMessage 
   return rc;
 }
 
-static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
-  const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)message;
+void order_cancel_start(rpc_call *call, const ProtobufCMessage *request, const char *request_id,
+                        const char *order_id, const char *reason, bool queued_only) {
   ccpay_error error;
-  if (validate_text("reason", r->reason, ORDER_REASON_BYTES_MAX, false, &error) != CCPAY_OK) {
+  if (validate_text("reason", reason, ORDER_REASON_BYTES_MAX, false, &error) != CCPAY_OK) {
     rpc_call_fail(call, &error);
     return;
   }
-  order_change_flow(call, message, r->request_id, r->order_id, ORDER_ACTION_CANCEL, apply_cancel,
-                    cancel_begin, excess_funds_end);
+  order_change *change =
+      order_change_new(call, request, request_id, order_id, ORDER_ACTION_CANCEL, apply_cancel);
+  if (change == NULL) return;
+  change->reason = reason;
+  change->queued_only = queued_only;
+  payment_flow_spec spec = {
+      .begin = cancel_begin, .end = excess_funds_end, .store_begin_reply = true, .input = change};
+  payment_flow_start(call, request_id, request, &spec);
+}
+
+static void cancel_order(rpc_call *call, const ProtobufCMessage *message) {
+  const Ccpay__V1__CancelOrderRequest *r = (const Ccpay__V1__CancelOrderRequest *)message;
+  order_cancel_start(call, message, r->request_id, r->order_id, r->reason, false);
 }
 
 static ccpay_err apply_cancel_lines(store_txn *txn, Ccpay__V1__Order *o, order_change *change,

@@ -29,6 +29,9 @@ typedef enum paging_listing {
   LISTING_RETURNS_CUSTOMER = 0x41,
   LISTING_RETURNS_ORDER = 0x42,
   LISTING_RETURNS_STATUS = 0x43,
+  LISTING_OUT_OF_BALANCE = 0x50,
+  LISTING_REFUND_CHECKS_ALL = 0x51,
+  LISTING_REFUND_CHECKS_STATUS = 0x52,
 } paging_listing;
 
 ccpay_err paging_size(int32_t page_size, unsigned *out, ccpay_error *error);

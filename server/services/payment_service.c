@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "balance_review.h"
 #include "base/check.h"
 #include "base/limits.h"
 #include "common.h"
@@ -133,6 +134,7 @@ static ccpay_err add_payment_execute(store_txn *txn, const void *input, arena *a
   Ccpay__V1__Payment *p = in->request->payment;
   rc = payment_validate_new(p, order->currency_code, store_txn_time_ms(txn), error);
   if (rc == CCPAY_OK) rc = payment_attach(txn, order, p, a, error);
+  if (rc == CCPAY_OK) rc = balance_after_payment(txn, order, a, error);
   if (rc == CCPAY_OK) rc = service_order_write(txn, before, order, a, error);
   if (rc != CCPAY_OK) return rc;
   Ccpay__V1__Payment *shown = payment_redact(p, a);

@@ -2,12 +2,14 @@
 
 #include <string.h>
 
+#include "balance_review.h"
 #include "base/check.h"
 #include "common.h"
 #include "domain/accounts.h"
 #include "domain/money.h"
 #include "domain/payment.h"
 #include "domain/refund.h"
+#include "domain/return_order.h"
 #include "payment_gateway.h"
 #include "payment_service.h"
 #include "storage/ledger.h"
@@ -67,7 +69,8 @@ static ccpay_err post_line(store_txn *txn, const refund_owner *owner, Ccpay__V1_
   return rc;
 }
 
-/* A refund check for line l, for the payments department to approve and post. */
+/* A refund check for line l, for the payments department to approve and post: the money
+ * stays the customer's credit until it is posted (BalanceReviewService.PostRefundCheck). */
 static ccpay_err write_refund_check(store_txn *txn, const refund_owner *owner,
                                     Ccpay__V1__RefundLine *l, arena *a, ccpay_error *error) {
   uint64_t id = 0;
@@ -81,17 +84,13 @@ static ccpay_err write_refund_check(store_txn *txn, const refund_owner *owner,
   c->order_id = (char *)owner->order_id;
   c->return_id = (char *)owner->return_id;
   c->amount = l->amount;
-  c->status = CCPAY__V1__REFUND_CHECK_STATUS__REFUND_CHECK_STATUS_PENDING_APPROVAL;
   c->source_payment_id = l->source_payment_id;
   c->audit = audit_stamp_new(a, store_txn_time_ms(txn));
   c->version = 1;
   if (c->id == NULL || c->audit == NULL) return service_exhausted(error);
   l->refund_check_id = c->id;
-  rc = post_line(txn, owner, l, ENTRY_KIND_REFUND_CHECK_ISSUED, ACCOUNT_REFUND_CHECKS_PAYABLE, a,
-                 error);
-  c->entry_sequence = l->entry_sequence;
-  if (rc == CCPAY_OK) rc = refund_checks_put(txn, NULL, c, error);
-  return rc;
+  rc = refund_check_initial_status(txn, c, a, error);
+  return rc == CCPAY_OK ? refund_checks_put(txn, NULL, c, error) : rc;
 }
 
 /* Issues a line ccpay pays out itself, at once. */
@@ -194,4 +193,53 @@ ccpay_err refunds_refresh(store_txn *txn, arena *a, Ccpay__V1__RefundLine **line
     *changed = true;
   }
   return CCPAY_OK;
+}
+
+/* The line of lines that check c paid, or NULL. */
+static Ccpay__V1__RefundLine *line_of_check(Ccpay__V1__RefundLine **lines, size_t count,
+                                            const char *check_id) {
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(lines[i]->refund_check_id, check_id) == 0) return lines[i];
+  }
+  return NULL;
+}
+
+/* Fails line l of a voided check: its source payment gets the money back to give again. */
+static ccpay_err fail_check_line(store_txn *txn, Ccpay__V1__RefundLine *l, const char *reason,
+                                 arena *a, ccpay_error *error) {
+  CHECK(l->status == LINE(ISSUED));
+  l->status = LINE(FAILED);
+  l->message = arena_printf(a, "refund check %s voided: %s", l->refund_check_id, reason);
+  if (l->message == NULL) return service_exhausted(error);
+  l->refund_check_id = "";
+  return charge_source(txn, l, -l->amount->amount_minor, a, error);
+}
+
+ccpay_err refunds_check_voided(store_txn *txn, const Ccpay__V1__RefundCheck *c, const char *reason,
+                               arena *a, ccpay_error *error) {
+  uint64_t id = 0;
+  if (c->return_id[0] != '\0') {
+    CHECK(id_parse(ID_RETURN, c->return_id, &id));
+    Ccpay__V1__ReturnOrder *before = NULL, *r = NULL;
+    ccpay_err rc = returns_get(txn, id, a, &before, error);
+    if (rc == CCPAY_OK) rc = returns_get(txn, id, a, &r, error);
+    if (rc != CCPAY_OK) return rc;
+    Ccpay__V1__RefundLine *l = line_of_check(r->refund_lines, r->n_refund_lines, c->id);
+    if (l == NULL) return CCPAY_OK;
+    rc = fail_check_line(txn, l, reason, a, error);
+    if (rc != CCPAY_OK) return rc;
+    if (!return_order_sum_issued(r, a)) return service_exhausted(error);
+    r->version = before->version + 1;
+    r->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
+    return r->audit == NULL ? service_exhausted(error) : returns_put(txn, before, r, error);
+  }
+  if (c->order_id[0] == '\0') return CCPAY_OK;
+  CHECK(id_parse(ID_ORDER, c->order_id, &id));
+  Ccpay__V1__Order *before = NULL, *o = NULL;
+  ccpay_err rc = service_order_edit(txn, id, a, &before, &o, error);
+  if (rc != CCPAY_OK) return rc;
+  Ccpay__V1__RefundLine *l = line_of_check(o->refund_lines, o->n_refund_lines, c->id);
+  if (l == NULL) return CCPAY_OK;
+  rc = fail_check_line(txn, l, reason, a, error);
+  return rc == CCPAY_OK ? service_order_write(txn, before, o, a, error) : rc;
 }

@@ -27,6 +27,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "ccpay/v1/payment.pb-c.h"
+#include "ccpay/v1/return.pb-c.h"
 #include "payment_flow.h"
 #include "storage/store.h"
 
@@ -51,5 +52,11 @@ ccpay_err refunds_issue(store_txn *txn, payment_flow *f, const refund_owner *own
  * the truth of the moment). *changed says whether any line changed. */
 ccpay_err refunds_refresh(store_txn *txn, arena *a, Ccpay__V1__RefundLine **lines, size_t count,
                           bool write, bool *changed, ccpay_error *error);
+
+/* Refund check c was voided: the refund line it paid (of its return, or of its order's
+ * excess funds) is FAILED again with reason, and its source payment may give the money
+ * back another way. */
+ccpay_err refunds_check_voided(store_txn *txn, const Ccpay__V1__RefundCheck *c, const char *reason,
+                               arena *a, ccpay_error *error);
 
 #endif

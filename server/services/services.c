@@ -8,9 +8,9 @@ static rpc_method method_table[SERVICE_METHODS_MAX];
 
 const rpc_method *services_methods(service_env *env, size_t *count) {
   size_t (*const services[])(service_env *, rpc_method *) = {
-      customer_service_methods, order_service_methods,        ledger_service_methods,
-      payment_service_methods,  stored_value_service_methods, return_service_methods,
-      admin_service_methods,
+      customer_service_methods,       order_service_methods,        ledger_service_methods,
+      payment_service_methods,        stored_value_service_methods, return_service_methods,
+      balance_review_service_methods, admin_service_methods,
   };
   size_t n = 0;
   for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {

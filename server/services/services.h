@@ -17,11 +17,6 @@ typedef struct service_env {
   ledger_feed *feed;               /* StreamEntries followers, woken by the writer's commits */
   struct supervisor *gateway;      /* the card processors' adapters (gateway/supervisor.h) */
   struct payment_engine *payments; /* processor operations and their recovery */
-  /* Card payments at SubmitOrder: authorize only (capture at invoice), or authorize
-   * and capture at once. */
-  bool capture_at_submit;
-  /* What AVS/CVV results and amounts mean for an approved authorization (never NULL). */
-  const struct fraud_rules *fraud;
 } service_env;
 
 /* The method table: static storage, valid for the whole run; each method's context is
@@ -50,6 +45,7 @@ size_t ledger_service_methods(service_env *env, rpc_method *out);
 size_t payment_service_methods(service_env *env, rpc_method *out);
 size_t stored_value_service_methods(service_env *env, rpc_method *out);
 size_t return_service_methods(service_env *env, rpc_method *out);
+size_t balance_review_service_methods(service_env *env, rpc_method *out);
 size_t admin_service_methods(service_env *env, rpc_method *out);
 /* AdminService's parameter and override-code methods (admin_parameters.c), part of
  * admin_service_methods. */

@@ -75,7 +75,13 @@ expect_eq "$(field "$check" status)" REFUND_CHECK_STATUS_PENDING_APPROVAL "refun
 invoiced=$(call_ok ccpay.v1.ReturnService/InvoiceReturn "{\"requestId\": \"e2e-rma-invoice-return\", \"returnId\": \"$return_id\"}")
 expect_eq "$(field "$invoiced" status)" RETURN_STATUS_INVOICED "return after InvoiceReturn"
 customer=$(call_ok ccpay.v1.CustomerService/GetCustomer "{\"id\": \"$customer_id\"}")
+expect_eq "$(field "$customer" balance.amountMinor)" -5000 "customer credit until the check is posted"
+call_ok ccpay.v1.BalanceReviewService/ApproveRefundCheck "{\"requestId\": \"e2e-rma-approve\", \"id\": \"$check_id\"}" >/dev/null
+posted=$(call_ok ccpay.v1.BalanceReviewService/PostRefundCheck "{\"requestId\": \"e2e-rma-post\",
+  \"id\": \"$check_id\", \"checkNumber\": \"900102\"}")
+expect_eq "$(field "$posted" status)" REFUND_CHECK_STATUS_POSTED "refund check after PostRefundCheck"
+customer=$(call_ok ccpay.v1.CustomerService/GetCustomer "{\"id\": \"$customer_id\"}")
 expect_eq "$(field "$customer" balance.amountMinor)" "" "customer balance (zero)"
-pass "advance credit issues the refund check at SubmitReturn; the balance ends at zero"
+pass "advance credit issues the refund check at SubmitReturn; posted, the balance ends at zero"
 
 stop_server_checked

@@ -357,7 +357,7 @@ static void other_tenders(payments_fixture *f) {
     int64_t amount;
   } tenders[] = {{CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CHECK, "10442", 1000},
                  {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_ACH, "ACH-TRACE-0091", 1000},
-                 {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CUSTOMER_ACCOUNT, NULL, 3000}};
+                 {CCPAY__V1__TENDER_TYPE__TENDER_TYPE_CUSTOMER_ACCOUNT, NULL, 1000}};
   for (size_t i = 0; i < sizeof tenders / sizeof *tenders; i++) {
     rid id = next_rid("tender");
     call_add_tender(c, id.text, ids.order, tenders[i].tender, tenders[i].reference, "USD",
@@ -583,14 +583,20 @@ static int fraud_setup(void **state) {
   return payments_fixture_setup_with(state, &o);
 }
 
-/* Submits an order paid by a Stripe card with token for amount (the order's total is
- * 50.00); returns the reply's status. */
+/* Submits an order paid by a Stripe card with token for amount, and a check for the rest
+ * of its total of 50.00 (so it balances); returns the reply's status. */
 static grpc_status_code submit_with_card(payments_fixture *f, const char *token, int64_t amount,
                                          order_ids *ids, test_reply *r) {
   make_order(f->client, ids);
   processor_case card = stripe;
   card.approve_token = token;
   add_card(f->client, &card, false, amount, ids);
+  if (amount < 5000) {
+    rid check = next_rid("check");
+    call_add_check(f->client, check.text, ids->order, "2201", "USD", 5000 - amount, r);
+    assert_reply(r, GRPC_STATUS_OK, NULL, NULL);
+    test_reply_clear(r);
+  }
   rid submit = next_rid("submit");
   return call_submit_order(f->client, submit.text, ids->order, r);
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "ccpay/v1/admin.pb-c.h"
+#include "ccpay/v1/balance_review.pb-c.h"
 #include "ccpay/v1/ledger.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
 #include "ccpay/v1/payment.pb-c.h"
@@ -234,6 +235,36 @@ static void set_override_code(test_client *c) {
   test_reply_clear(&r);
 }
 
+/* --- Refund checks ---------------------------------------------------------------------- */
+
+#define REVIEW "/ccpay.v1.BalanceReviewService/"
+
+/* Approves refund check id (when it waits for approval) and posts it with a number: the
+ * money leaves the customer's credit for the bank. */
+static void approve_and_post(test_client *c, const char *id) {
+  test_reply r;
+  Ccpay__V1__ApproveRefundCheckRequest approve = CCPAY__V1__APPROVE_REFUND_CHECK_REQUEST__INIT;
+  rid approve_id = next_rid("approve");
+  approve.id = (char *)id;
+  approve.request_id = approve_id.text;
+  test_client_call(c, REVIEW "ApproveRefundCheck", &approve.base,
+                   &ccpay__v1__refund_check__descriptor, 0, &r);
+  if (r.status != GRPC_STATUS_OK)
+    assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, NULL, "APPROVED");
+  test_reply_clear(&r);
+  Ccpay__V1__PostRefundCheckRequest post = CCPAY__V1__POST_REFUND_CHECK_REQUEST__INIT;
+  rid post_id = next_rid("post");
+  post.id = (char *)id;
+  post.check_number = "900101";
+  post.request_id = post_id.text;
+  test_client_call(c, REVIEW "PostRefundCheck", &post.base, &ccpay__v1__refund_check__descriptor, 0,
+                   &r);
+  const Ccpay__V1__RefundCheck *posted = ok(&r);
+  assert_int_equal(posted->status, CCPAY__V1__REFUND_CHECK_STATUS__REFUND_CHECK_STATUS_POSTED);
+  assert_string_equal(posted->check_number, "900101");
+  test_reply_clear(&r);
+}
+
 /* --- Checking money --------------------------------------------------------------------- */
 
 static int64_t balance_of(test_client *c, const char *account) {
@@ -338,8 +369,12 @@ static void seed_check_and_account_return(void **state) {
                    CCPAY__V1__REFUND_CHECK_STATUS__REFUND_CHECK_STATUS_PENDING_APPROVAL);
   assert_string_equal(chk->return_id, return_id);
   test_reply_clear(&r);
+  /* The $50.00 is the customer's credit until the check is posted. */
+  assert_int_equal(customer_balance(c, ids.customer), -5000);
+  approve_and_post(c, check_id);
   assert_int_equal(customer_balance(c, ids.customer), 0);
-  assert_int_equal(balance_of(c, "refund_checks_payable"), -5000);
+  assert_int_equal(balance_of(c, "refund_checks_payable"), 0);
+  assert_int_equal(balance_of(c, "bank"), -5000);
 
   /* Everything paid is given back: nothing more can be returned. */
   create_return(c, &ids, (return_spec[]){{2, 1}}, 1, &r);
@@ -555,7 +590,10 @@ static void advance_credit_refunds_at_submit(void **state) {
   ro = step_ok(c, "SubmitReturn", return_id, &r);
   assert_true(ro->advance_credit);
   assert_int_equal(ro->refund_lines[0]->status, LINE(ISSUED)); /* before the goods arrive */
+  char check_id[TEST_ID_BYTES];
+  snprintf(check_id, sizeof check_id, "%s", ro->refund_lines[0]->refund_check_id);
   test_reply_clear(&r);
+  approve_and_post(c, check_id); /* the check goes out before the goods come back */
   assert_int_equal(customer_balance(c, ids.customer), 3000); /* an advance, until invoiced */
   ro = step_ok(c, "InvoiceReturn", return_id, &r);
   assert_int_equal(ro->status, RSTATUS(INVOICED));
@@ -802,7 +840,10 @@ static void gift_card_and_standalone_returns(void **state) {
   test_reply_clear(&r);
   ro = run_return(c, return_id, &r);
   assert_int_equal(ro->refund_lines[0]->status, LINE(ISSUED));
+  char check_id[TEST_ID_BYTES];
+  snprintf(check_id, sizeof check_id, "%s", ro->refund_lines[0]->refund_check_id);
   test_reply_clear(&r);
+  approve_and_post(c, check_id);
   assert_int_equal(customer_balance(c, ids.customer), 0);
   verify_offline(f);
 }

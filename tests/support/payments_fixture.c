@@ -1,5 +1,7 @@
 #include "payments_fixture.h"
 
+#include "ccpay/v1/admin.pb-c.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +64,8 @@ static bool adapter_config(const payments_fixture *f, const char *processor, int
 /* The adapters' configs, and ccpayd's INI naming them. */
 static bool write_configs(payments_fixture *f, const payments_fixture_options *o) {
   char ini[4 * PATH_MAX];
-  size_t used = (size_t)snprintf(
-      ini, sizeof ini, "[payments]\ncapture_at_submit = %s\n[fraud]\nhold_above = %s\n",
-      o->capture_at_submit ? "true" : "false", o->hold_above != NULL ? o->hold_above : "");
+  size_t used = 0;
+  ini[0] = '\0';
   int timeout_ms = o->adapter_timeout_ms > 0 ? o->adapter_timeout_ms : DEFAULT_ADAPTER_TIMEOUT_MS;
   for (size_t i = 0; i < sizeof processors / sizeof *processors; i++) {
     char path[PATH_MAX], text[PATH_MAX + 1024];
@@ -143,6 +144,44 @@ static bool start_server(payments_fixture *f, const payments_fixture_options *o)
 
 static payments_fixture_options saved_options; /* for restarts */
 
+/* The options that are business parameters (kept in the data directory: set once):
+ * capture_at_submit and hold_above ("USD:4000"). */
+static bool set_parameters(payments_fixture *f, const payments_fixture_options *o) {
+  if (!o->capture_at_submit && o->hold_above == NULL) return true;
+  Ccpay__V1__Parameters p = CCPAY__V1__PARAMETERS__INIT;
+  Ccpay__V1__FraudRules rules = CCPAY__V1__FRAUD_RULES__INIT;
+  Ccpay__V1__Money limit = CCPAY__V1__MONEY__INIT;
+  Ccpay__V1__Money *limits[] = {&limit};
+  char currency[4] = "";
+  char *mask[2];
+  size_t n_mask = 0;
+  if (o->capture_at_submit) {
+    p.capture_mode = CCPAY__V1__CAPTURE_MODE__CAPTURE_MODE_CAPTURE_AT_SUBMIT;
+    mask[n_mask++] = "capture_mode";
+  }
+  if (o->hold_above != NULL) {
+    long long amount = 0;
+    if (sscanf(o->hold_above, "%3[A-Z]:%lld", currency, &amount) != 2) return false;
+    limit.currency_code = currency;
+    limit.amount_minor = amount;
+    rules.hold_above = limits;
+    rules.n_hold_above = 1;
+    p.fraud_rules = &rules;
+    mask[n_mask++] = "fraud_rules";
+  }
+  Ccpay__V1__UpdateParametersRequest req = CCPAY__V1__UPDATE_PARAMETERS_REQUEST__INIT;
+  req.parameters = &p;
+  req.update_mask = mask;
+  req.n_update_mask = n_mask;
+  req.request_id = "fixture-parameters";
+  test_reply r;
+  grpc_status_code status = test_client_call(f->client, "/ccpay.v1.AdminService/UpdateParameters",
+                                             &req.base, &ccpay__v1__parameters__descriptor, 0, &r);
+  if (status != GRPC_STATUS_OK) fprintf(stderr, "fixture: UpdateParameters: %s\n", r.details);
+  test_reply_clear(&r);
+  return status == GRPC_STATUS_OK;
+}
+
 int payments_fixture_setup_with(void **state, const payments_fixture_options *options) {
   payments_fixture *f = calloc(1, sizeof *f);
   if (f == NULL) return -1;
@@ -167,7 +206,8 @@ int payments_fixture_setup_with(void **state, const payments_fixture_options *op
     free(f);
     return -1;
   }
-  if (!ccpayd_init(&f->server) || !write_configs(f, options) || !start_server(f, options)) {
+  if (!ccpayd_init(&f->server) || !write_configs(f, options) || !start_server(f, options) ||
+      !set_parameters(f, options)) {
     if (f->client != NULL) test_client_destroy(f->client);
     ccpayd_destroy(&f->server);
     procsim_destroy(&f->procsim);
