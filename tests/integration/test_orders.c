@@ -19,10 +19,6 @@
 #include "order_calls.h"
 #include "test_client.h"
 
-#ifndef CCPAY_ADMIN_PATH
-#error "CCPAY_ADMIN_PATH must name ccpay-admin (set by tests/integration/CMakeLists.txt)"
-#endif
-
 #define ORDER_SERVICE "/ccpay.v1.OrderService/"
 #define LEDGER_SERVICE "/ccpay.v1.LedgerService/"
 
@@ -31,7 +27,6 @@ enum {
   TERMS_DAYS = 30,
   LISTING_PAGES_MAX = 100, /* a listing that pages longer than this is broken */
   TOKEN_BYTES = 2048,
-  VERIFY_TIMEOUT_MS = 30000,
   VERIFY_OUTPUT_BYTES = 8192,
 };
 
@@ -1469,14 +1464,9 @@ static void walk_check_books(walk *w) {
 static void verify_offline(ccpayd_fixture *f) {
   test_client_destroy(f->client);
   f->client = NULL;
-  assert_int_equal(ccpayd_stop(&f->server, CCPAYD_STOP_TIMEOUT_MS), 0);
-  if (CCPAY_ADMIN_PATH[0] == '\0') fail_msg("ccpay-admin is not built: cannot verify the data");
-  const char *const args[] = {"verify", "--data-dir", f->server.data_dir, NULL};
-  char output[VERIFY_OUTPUT_BYTES];
-  int status = ccpayd_run_program(&f->server, CCPAY_ADMIN_PATH, args, VERIFY_TIMEOUT_MS, output,
-                                  sizeof output);
-  if (status != 0) fail_msg("ccpay-admin verify exited %d:\n%s", status, output);
-  print_message("ccpay-admin verify: %s", output);
+  char why[VERIFY_OUTPUT_BYTES];
+  if (!ccpayd_stop_and_verify(&f->server, why, sizeof why)) fail_msg("%s", why);
+  print_message("%s", why);
 }
 
 static void random_walk_keeps_the_books(void **state) {

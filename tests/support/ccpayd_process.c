@@ -189,3 +189,18 @@ int ccpayd_run_program(const ccpayd_process *p, const char *program, const char 
   if (!join_path(output_path, p->dir, "run.out")) return CCPAYD_EXIT_ERROR;
   return child_run_captured(argv, p->dir, output_path, timeout_ms, output, size);
 }
+
+bool ccpayd_stop_and_verify(ccpayd_process *p, char *why, size_t why_size) {
+  enum { VERIFY_TIMEOUT_MS = 30000 };
+  if (ccpayd_stop(p, CCPAYD_STOP_TIMEOUT_MS) != 0) {
+    snprintf(why, why_size, "ccpayd did not stop cleanly");
+    return false;
+  }
+  const char *const args[] = {"verify", "--data-dir", p->data_dir, NULL};
+  static char output[1 << 16];
+  int status =
+      ccpayd_run_program(p, ccpayd_admin_path(), args, VERIFY_TIMEOUT_MS, output, sizeof output);
+  size_t len = strlen(output), tail = len > why_size / 2 ? len - why_size / 2 : 0;
+  snprintf(why, why_size, "ccpay-admin verify exited %d: %s", status, output + tail);
+  return status == 0;
+}

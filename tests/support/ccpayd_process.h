@@ -105,4 +105,10 @@ int ccpayd_run_program(const ccpayd_process *p, const char *program, const char 
 const char *ccpayd_path(void);
 const char *ccpayd_admin_path(void);
 
+/* Stops p (its clients must be gone first: gRPC's shutdown waits for them) and proves
+ * every invariant of its data directory with `ccpay-admin verify`. False with why (its
+ * output's end) when the stop was not clean or verify did not pass; true with why the
+ * verify report. */
+bool ccpayd_stop_and_verify(ccpayd_process *p, char *why, size_t why_size);
+
 #endif

@@ -243,20 +243,9 @@ int payments_fixture_teardown(void **state) {
 }
 
 bool payments_fixture_verify(payments_fixture *f, char *why, size_t why_size) {
-  enum { VERIFY_TIMEOUT_MS = 30000 };
   test_client_destroy(f->client);
   f->client = NULL;
-  if (ccpayd_stop(&f->server, CCPAYD_STOP_TIMEOUT_MS) != 0) {
-    snprintf(why, why_size, "ccpayd did not stop cleanly");
-    return false;
-  }
-  const char *const args[] = {"verify", "--data-dir", f->server.data_dir, NULL};
-  static char output[1 << 16];
-  int status = ccpayd_run_program(&f->server, CCPAY_ADMIN_PATH, args, VERIFY_TIMEOUT_MS, output,
-                                  sizeof output);
-  size_t len = strlen(output), tail = len > why_size / 2 ? len - why_size / 2 : 0;
-  snprintf(why, why_size, "ccpay-admin verify exited %d: %s", status, output + tail);
-  return status == 0;
+  return ccpayd_stop_and_verify(&f->server, why, why_size);
 }
 
 bool payments_fixture_procsim_matches(payments_fixture *f, const Ccpay__V1__Payment *p, char *why,
