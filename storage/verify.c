@@ -1456,6 +1456,13 @@ static ccpay_err verify_refund_check_check(verify *v, const ProtobufCMessage *re
   if (verify_money(c->amount) <= 0) {
     return verify_fail(v, "refund check %s: amount must be above 0", id_text);
   }
+  /* Posting is what moves its money: a posted check has the entry, an unposted one none. */
+  bool posted = c->status == CCPAY__V1__REFUND_CHECK_STATUS__REFUND_CHECK_STATUS_POSTED ||
+                c->void_entry_sequence != 0;
+  if (posted != (c->entry_sequence != 0)) {
+    return verify_fail(v, "refund check %s is %s a posting entry", id_text,
+                       posted ? "posted without" : "not posted but has");
+  }
   ProtobufCMessage *other = NULL;
   bool valid = false;
   ccpay_err err = verify_reference(v, &verify_customers_kind, c->customer_id, &other, &valid);
