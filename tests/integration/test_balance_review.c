@@ -168,6 +168,17 @@ static grpc_status_code release_order(test_client *c, const char *order_id,
   return test_client_call(c, REVIEW "ReleaseOrder", &req.base, &ccpay__v1__order__descriptor, 0, r);
 }
 
+/* PostRefundCheck of check_id with number under request_id. */
+static grpc_status_code post_check(test_client *c, const char *check_id, const char *number,
+                                   const char *request_id, test_reply *r) {
+  Ccpay__V1__PostRefundCheckRequest post = CCPAY__V1__POST_REFUND_CHECK_REQUEST__INIT;
+  post.id = (char *)check_id;
+  post.check_number = (char *)number;
+  post.request_id = (char *)request_id;
+  return test_client_call(c, REVIEW "PostRefundCheck", &post.base,
+                          &ccpay__v1__refund_check__descriptor, 0, r);
+}
+
 static void invoice_all(test_client *c, const char *order_id) {
   test_reply r;
   ship_spec ship = {1, 1};
@@ -243,17 +254,11 @@ static void overpaid_goes_to_the_queue_then_a_refund_check(void **state) {
   snprintf(check_id, sizeof check_id, "%s", chk->id);
   test_reply_clear(&r);
 
-  Ccpay__V1__PostRefundCheckRequest post = CCPAY__V1__POST_REFUND_CHECK_REQUEST__INIT;
   rid post_id = next_rid("post");
-  post.id = check_id;
-  post.check_number = "100234";
-  post.request_id = post_id.text;
-  test_client_call(c, REVIEW "PostRefundCheck", &post.base, &ccpay__v1__refund_check__descriptor, 0,
-                   &r);
+  post_check(c, check_id, "100234", post_id.text, &r);
   assert_int_equal(((const Ccpay__V1__RefundCheck *)ok(&r))->status, CHECK_STATUS(POSTED));
   test_reply_clear(&r);
-  test_client_call(c, REVIEW "PostRefundCheck", &post.base, &ccpay__v1__refund_check__descriptor, 0,
-                   &r); /* a retry answers the same */
+  post_check(c, check_id, "100234", post_id.text, &r); /* a retry answers the same */
   assert_int_equal(((const Ccpay__V1__RefundCheck *)ok(&r))->status, CHECK_STATUS(POSTED));
   test_reply_clear(&r);
   assert_int_equal(customer_balance(c, s.customer), 0);
@@ -441,13 +446,8 @@ static void queue_actions_only_where_they_make_sense(void **state) {
   char check_id[TEST_ID_BYTES];
   snprintf(check_id, sizeof check_id, "%s", o->refund_lines[0]->refund_check_id);
   test_reply_clear(&r);
-  Ccpay__V1__PostRefundCheckRequest post = CCPAY__V1__POST_REFUND_CHECK_REQUEST__INIT;
   rid post_id = next_rid("post");
-  post.id = check_id;
-  post.check_number = "100235";
-  post.request_id = post_id.text;
-  test_client_call(c, REVIEW "PostRefundCheck", &post.base, &ccpay__v1__refund_check__descriptor, 0,
-                   &r);
+  post_check(c, check_id, "100235", post_id.text, &r);
   assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "PENDING_APPROVAL");
   test_reply_clear(&r);
   Ccpay__V1__VoidRefundCheckRequest void_req = CCPAY__V1__VOID_REFUND_CHECK_REQUEST__INIT;

@@ -103,6 +103,13 @@ static void submit_and_invoice(test_client *c, const order_ids *ids) {
   test_reply_clear(&r);
 }
 
+/* An order of 50.00 paid whole by a Stripe card, submitted and invoiced (captured). */
+static void card_paid_order(test_client *c, order_ids *ids) {
+  make_order(c, 3000, ids);
+  add_card(c, ids, 0, "stripe", "pm_card_visa", 5000);
+  submit_and_invoice(c, ids);
+}
+
 /* --- ReturnService calls ---------------------------------------------------------------- */
 
 typedef struct return_spec {
@@ -475,9 +482,7 @@ static void overrides_and_unlinked_refunds(void **state) {
   payments_fixture *f = *state;
   test_client *c = f->client;
   order_ids ids;
-  make_order(c, 3000, &ids);
-  add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
-  submit_and_invoice(c, &ids);
+  card_paid_order(c, &ids);
   test_reply r;
   char return_id[TEST_ID_BYTES];
   new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
@@ -624,9 +629,7 @@ static void replacement_with_apply_credit(void **state) {
   payments_fixture *f = *state;
   test_client *c = f->client;
   order_ids ids;
-  make_order(c, 3000, &ids);
-  add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
-  submit_and_invoice(c, &ids);
+  card_paid_order(c, &ids);
   test_reply r;
   char return_id[TEST_ID_BYTES];
   new_return(c, &ids, (return_spec[]){{2, 1}}, 1, false, return_id);
@@ -854,9 +857,7 @@ static void lost_refund_answer_resolves_once(void **state) {
   payments_fixture *f = *state;
   test_client *c = f->client;
   order_ids ids;
-  make_order(c, 3000, &ids);
-  add_card(c, &ids, 0, "stripe", "pm_card_visa", 5000);
-  submit_and_invoice(c, &ids);
+  card_paid_order(c, &ids);
   test_reply r;
   char return_id[TEST_ID_BYTES];
   new_return(c, &ids, (return_spec[]){{2, 1}}, 1, true, return_id);
