@@ -137,7 +137,10 @@ Ccpay__V1__OverrideAuthority override_code_authority(rpc_call *call, const char 
                     "override_code: too many wrong codes; try again in a few minutes");
     return 0;
   }
-  int ok = matches(call, code, error);
+  /* A code no set one can be is wrong without hashing it (and bounds the hash's work). */
+  int ok = strnlen(code, OVERRIDE_CODE_BYTES_MAX + 1) > OVERRIDE_CODE_BYTES_MAX
+               ? 0
+               : matches(call, code, error);
   if (ok == 1) return CCPAY__V1__OVERRIDE_AUTHORITY__OVERRIDE_AUTHORITY_OVERRIDE_CODE;
   if (ok == 0) {
     count_failure(caller, now_ms);

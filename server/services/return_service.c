@@ -523,14 +523,15 @@ static void override_refund_payment(rpc_call *call, const ProtobufCMessage *mess
     rpc_call_fail(call, &error);
     return;
   }
-  /* The code is never part of what the idempotency record hashes. */
-  Ccpay__V1__OverrideRefundPaymentRequest *hashed =
-      arena_alloc(rpc_call_arena(call), sizeof *hashed);
   return_change *c = return_change_new(call, message, r->request_id, r->return_id,
                                        RETURN_ACTION_OVERRIDE, apply_override);
   if (c == NULL) return;
+  /* The code is never part of what the idempotency record hashes. */
+  Ccpay__V1__OverrideRefundPaymentRequest *hashed =
+      arena_alloc(rpc_call_arena(call), sizeof *hashed);
   if (hashed == NULL) {
-    rpc_call_fail(call, (service_exhausted(&error), &error));
+    service_exhausted(&error);
+    rpc_call_fail(call, &error);
     return;
   }
   *hashed = *r;
