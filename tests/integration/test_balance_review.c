@@ -264,6 +264,31 @@ static void overpaid_goes_to_the_queue_then_a_refund_check(void **state) {
   assert_int_equal(customer_balance(c, s.customer), 0);
   assert_int_equal(balance_of(c, "refund_checks_payable"), 0);
   assert_int_equal(balance_of(c, "bank"), -3001);
+
+  /* The check is never cashed: voided after posting, the bank gives the money back and
+   * it is the customer's credit again; its refund line can go out another way. */
+  Ccpay__V1__VoidRefundCheckRequest void_req = CCPAY__V1__VOID_REFUND_CHECK_REQUEST__INIT;
+  rid void_id = next_rid("void");
+  void_req.id = check_id;
+  void_req.reason = "returned by the post office";
+  void_req.request_id = void_id.text;
+  test_client_call(c, REVIEW "VoidRefundCheck", &void_req.base,
+                   &ccpay__v1__refund_check__descriptor, 0, &r);
+  const Ccpay__V1__RefundCheck *voided = ok(&r);
+  assert_int_equal(voided->status, CHECK_STATUS(VOID));
+  assert_true(voided->void_entry_sequence > 0);
+  test_reply_clear(&r);
+  assert_int_equal(customer_balance(c, s.customer), -3001);
+  assert_int_equal(balance_of(c, "bank"), 0);
+  test_client_call(c, REVIEW "VoidRefundCheck", &void_req.base,
+                   &ccpay__v1__refund_check__descriptor, 0, &r); /* a retry: the same */
+  assert_int_equal(((const Ccpay__V1__RefundCheck *)ok(&r))->status, CHECK_STATUS(VOID));
+  test_reply_clear(&r);
+  void_req.request_id = "void-again";
+  test_client_call(c, REVIEW "VoidRefundCheck", &void_req.base,
+                   &ccpay__v1__refund_check__descriptor, 0, &r);
+  assert_reply(&r, GRPC_STATUS_FAILED_PRECONDITION, "INVALID_STATE", "void already");
+  test_reply_clear(&r);
   verify_offline(f);
 }
 
