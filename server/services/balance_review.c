@@ -2,6 +2,7 @@
  * out-of-balance queue and refund check processing (see balance_review.h). */
 #include "balance_review.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "audit_trail.h"
@@ -266,10 +267,11 @@ typedef ccpay_err (*check_apply_fn)(store_txn *txn, Ccpay__V1__RefundCheck *c,
                                     const check_change *change, arena *a, ccpay_error *error);
 
 struct check_change {
-  uint64_t id;
+  uint64_t id; /* first: service_change_new parses it */
   check_apply_fn apply;
   const ProtobufCMessage *request;
 };
+_Static_assert(offsetof(check_change, id) == 0, "id first");
 
 static ccpay_err check_change_execute(store_txn *txn, const void *input, arena *a,
                                       ProtobufCMessage **reply, ccpay_error *error) {
@@ -289,15 +291,9 @@ static ccpay_err check_change_execute(store_txn *txn, const void *input, arena *
 
 static void check_change_submit(rpc_call *call, const ProtobufCMessage *request,
                                 const char *request_id, const char *id, check_apply_fn apply) {
-  check_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
-  ccpay_error error;
-  ccpay_err rc =
-      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
-  if (rc == CCPAY_OK) rc = service_parse_id(ID_REFUND_CHECK, "id", id, &change->id, &error);
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, &error);
-    return;
-  }
+  check_change *change =
+      service_change_new(call, sizeof *change, request_id, ID_REFUND_CHECK, "id", id);
+  if (change == NULL) return;
   change->apply = apply;
   change->request = request;
   service_env *env = rpc_call_context(call);

@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "base/check.h"
 #include "base/limits.h"
+#include "domain/validate.h"
 #include "storage/orders.h"
 #include "timestamps.h"
 
@@ -51,4 +53,17 @@ ccpay_err service_order_write(store_txn *txn, const Ccpay__V1__Order *before,
   after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
   if (after->audit == NULL) return service_exhausted(error);
   return orders_put(txn, before, after, error);
+}
+
+void *service_change_new(rpc_call *call, size_t size, const char *request_id, id_kind kind,
+                         const char *id_field, const char *id_text) {
+  CHECK(size >= sizeof(uint64_t));
+  uint64_t *change = arena_calloc(rpc_call_arena(call), size);
+  ccpay_error error;
+  ccpay_err rc =
+      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
+  if (rc == CCPAY_OK) rc = service_parse_id(kind, id_field, id_text, change, &error);
+  if (rc == CCPAY_OK) return change;
+  rpc_call_fail(call, &error);
+  return NULL;
 }

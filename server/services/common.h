@@ -21,6 +21,12 @@ ccpay_err service_parse_id(id_kind kind, const char *field, const char *text, ui
 /* The text form of id, in arena a (NULL when exhausted). */
 char *service_format_id(id_kind kind, uint64_t id, arena *a);
 
+/* The start of a change to one record: request_id checked, the target's id (field id_field,
+ * of kind) parsed into the first field of a zeroed struct of size bytes in the call's
+ * arena, which is returned. NULL when a field is wrong: the call has been failed then. */
+void *service_change_new(rpc_call *call, size_t size, const char *request_id, id_kind kind,
+                         const char *id_field, const char *id_text);
+
 /* Reads order id twice into arena a: before, as stored (orders_put moves its index
  * entries from it), and after, the copy to change. Writer thread. */
 ccpay_err service_order_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__Order **before,

@@ -102,7 +102,7 @@ typedef ccpay_err (*order_apply_fn)(store_txn *txn, Ccpay__V1__Order *order, ord
                                     arena *a, ccpay_error *error);
 
 struct order_change {
-  uint64_t order_id;
+  uint64_t order_id; /* first: service_change_new parses it */
   order_action action;
   order_apply_fn apply;
   const ProtobufCMessage *request;
@@ -111,7 +111,7 @@ struct order_change {
   const char *reason;          /* CancelOrder */
   bool queued_only;            /* BalanceReviewService.CancelOrder: only a queued order */
 };
-/* excess_funds_end reads the order id as the first field of its flow's input. */
+/* service_change_new and excess_funds_end read the order id as the first field. */
 _Static_assert(offsetof(order_change, order_id) == 0, "order_id first");
 
 /* Reads the order twice (the stored "before" keeps its index keys), applies the change
@@ -141,16 +141,9 @@ static ccpay_err order_change_execute(store_txn *txn, const void *input, arena *
 static order_change *order_change_new(rpc_call *call, const ProtobufCMessage *request,
                                       const char *request_id, const char *order_id,
                                       order_action action, order_apply_fn apply) {
-  order_change *change = arena_calloc(rpc_call_arena(call), sizeof *change);
-  ccpay_error error;
-  ccpay_err rc =
-      change == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
-  if (rc == CCPAY_OK)
-    rc = service_parse_id(ID_ORDER, "order_id", order_id, &change->order_id, &error);
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, &error);
-    return NULL;
-  }
+  order_change *change =
+      service_change_new(call, sizeof *change, request_id, ID_ORDER, "order_id", order_id);
+  if (change == NULL) return NULL;
   change->action = action;
   change->apply = apply;
   change->request = request;

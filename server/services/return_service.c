@@ -2,6 +2,7 @@
  * and replacement orders. Rules live in domain/return_order.c (the return) and
  * domain/refund.c (where refunds go); refunds.c issues them; this file reads, applies
  * and writes. */
+#include <stddef.h>
 #include <string.h>
 
 #include "base/check.h"
@@ -150,7 +151,7 @@ typedef ccpay_err (*return_apply_fn)(store_txn *txn, Ccpay__V1__ReturnOrder *r, 
                                      arena *a, ccpay_error *error);
 
 struct return_change {
-  uint64_t return_id;
+  uint64_t return_id; /* first: service_change_new parses it */
   return_action action;
   return_apply_fn apply;
   const ProtobufCMessage *request;
@@ -160,6 +161,7 @@ struct return_change {
   ccpay_error refusal;           /* OverrideRefundPayment: why the override is not permitted */
   Ccpay__V1__Order *replacement; /* CreateReplacementOrder's reply */
 };
+_Static_assert(offsetof(return_change, return_id) == 0, "return_id first");
 
 static ccpay_err return_change_run(store_txn *txn, return_change *c, payment_flow *f, arena *a,
                                    Ccpay__V1__ReturnOrder **out, ccpay_error *error) {
@@ -195,15 +197,9 @@ static ccpay_err return_change_execute(store_txn *txn, const void *input, arena 
 static return_change *return_change_new(rpc_call *call, const ProtobufCMessage *request,
                                         const char *request_id, const char *return_id,
                                         return_action action, return_apply_fn apply) {
-  return_change *c = arena_calloc(rpc_call_arena(call), sizeof *c);
-  ccpay_error error;
-  ccpay_err rc = c == NULL ? service_exhausted(&error) : validate_request_id(request_id, &error);
-  if (rc == CCPAY_OK)
-    rc = service_parse_id(ID_RETURN, "return_id", return_id, &c->return_id, &error);
-  if (rc != CCPAY_OK) {
-    rpc_call_fail(call, &error);
-    return NULL;
-  }
+  return_change *c =
+      service_change_new(call, sizeof *c, request_id, ID_RETURN, "return_id", return_id);
+  if (c == NULL) return NULL;
   c->action = action;
   c->apply = apply;
   c->request = request;
