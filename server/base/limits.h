@@ -89,6 +89,9 @@ enum {
   SERVER_CALLS_REQUESTED_PER_METHOD = 8,
   /* How long shutdown waits for in-flight calls before cancelling them. */
   SHUTDOWN_DRAIN_MS = 5000,
+  /* How deep the request check (rpc_wire.h) follows nested messages; deeper ones are
+   * refused as malformed. The API nests four levels at most. */
+  RPC_WIRE_DEPTH_MAX = 16,
 
   /* gRPC client (server/rpc/rpc_client.h): longest target; how long a call waits for a
    * channel that is still connecting before failing fast as never sent; how long past
