@@ -12,6 +12,7 @@ enum {
   WIRE_LENGTH = 2,
   WIRE_32BIT = 5,
   VARINT_BYTES_MAX = 10,
+  FIELD_NUMBER_MAX = (1 << 29) - 1,
 };
 
 /* Reads a varint at *at (before end); false when it is truncated or too long. */
@@ -37,6 +38,9 @@ static rpc_wire_result check_message(const ProtobufCMessageDescriptor *d, const 
     if (!read_varint(&at, end, &key)) return RPC_WIRE_MALFORMED;
     unsigned wire_type = (unsigned)(key & 7);
     uint64_t number = key >> 3;
+    /* Field numbers run from 1 to 2^29 - 1; protobuf-c lets a zero through when its key
+     * is written in two bytes (0x80 0x00), and would then keep it as an unknown field. */
+    if (number == 0 || number > FIELD_NUMBER_MAX) return RPC_WIRE_MALFORMED;
     uint64_t skipped = 0;
     switch (wire_type) {
       case WIRE_VARINT:

@@ -14,7 +14,8 @@
 typedef enum rpc_wire_result {
   RPC_WIRE_CLEAN,     /* no string field holds a NUL */
   RPC_WIRE_NUL,       /* a string field holds a NUL; *field names it */
-  RPC_WIRE_MALFORMED, /* the bytes are not a message of d, or nest deeper than
+  RPC_WIRE_MALFORMED, /* the bytes are not a message of d (a field number 0 included,
+                         which protobuf-c may let through), or nest deeper than
                          RPC_WIRE_DEPTH_MAX */
 } rpc_wire_result;
 
