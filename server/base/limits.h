@@ -82,6 +82,9 @@ enum {
   STORE_QUEUE_COMMANDS_MAX = 16384,
   /* Largest key LMDB accepts by default (mdb_env_get_maxkeysize). */
   STORE_KEY_BYTES_MAX = 511,
+  /* A write that fails with an I/O error while the data dir's filesystem has less than
+   * this free is reported as a full disk: LMDB answers EIO, not ENOSPC, to a short write. */
+  STORE_DISK_FULL_FREE_BYTES_MAX = 1 << 20,
 
   /* Worker threads polling completion queues. */
   SERVER_THREADS_MAX = 64,
