@@ -10,6 +10,11 @@
  * every LMDB database (read by `mdb_stat`, an independent reader) are the same before and
  * after, but for the audit trail, which records refused calls by design.
  *
+ * Then a precise table: valid requests with one thing wrong (an invalid name, a card
+ * number in text, an unknown currency, a reused request_id, a negative quantity, an
+ * overflowing line, an id of the wrong kind, an unknown customer or payment, ...), each
+ * with its exact status, reason and the field its message names.
+ *
  * A method the table below does not know fails the test: add its row when adding it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,9 +31,11 @@
 #include "ccpay/v1/customer.pb-c.h"
 #include "ccpay/v1/ledger.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
+#include "ccpay/v1/stored_value.pb-c.h"
 #include "ccpayd_fixture.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "order_calls.h"
+#include "payment_calls.h"
 #include "services/services.h"
 #include "test_client.h"
 
@@ -313,6 +320,7 @@ typedef struct bad_env {
   /* Real records, for ids of the wrong kind. */
   char customer_id[TEST_ID_BYTES];
   char order_id[TEST_ID_BYTES];
+  rid customer_rid; /* the request_id that created customer_id */
 } bad_env;
 
 static void count_status(grpc_status_code s) {
@@ -606,11 +614,15 @@ static void field_cases(bad_env *e, const ProtobufCFieldDescriptor *outer,
     const char *prefix = prefix_of_field(e->row, f->name);
     if (prefix != NULL && strcmp(f->name, "request_id") != 0) {
       char unknown[TEST_ID_BYTES], wrong[TEST_ID_BYTES], shape[TEST_ID_BYTES];
-      snprintf(unknown, sizeof unknown, "%s_0000000000000", prefix);
+      snprintf(unknown, sizeof unknown, "%s_0000000000001", prefix); /* 0 is no id */
       snprintf(wrong, sizeof wrong, "%s",
                strcmp(prefix, "cus") == 0 ? e->order_id : e->customer_id);
       snprintf(shape, sizeof shape, "%s_not-an-id!", prefix);
-      run_mutation(e, path, "unknown id", outer, f, apply_text, unknown, false);
+      /* A listing filtered by an id that names nothing lists nothing. */
+      bool listing = strstr(e->method->name, "/List") != NULL ||
+                     strstr(e->method->name, "/Search") != NULL ||
+                     strstr(e->method->name, "/Stream") != NULL;
+      run_mutation(e, path, "unknown id", outer, f, apply_text, unknown, listing);
       run_mutation(e, path, "id of the wrong kind", outer, f, apply_text, wrong, false);
       run_mutation(e, path, "malformed id", outer, f, apply_text, shape, false);
     }
@@ -673,6 +685,7 @@ static void assert_serving(ccpayd_fixture *f, const char *after) {
 static void seed(bad_env *e) {
   test_reply r;
   rid id = next_rid("seed-customer");
+  e->customer_rid = id;
   call_create_customer(e->f->client, id.text, "Ana Lima", "USD", 30, &r);
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
   snprintf(e->customer_id, sizeof e->customer_id, "%s", REPLY_AS(Ccpay__V1__Customer, &r)->id);
@@ -685,6 +698,202 @@ static void seed(bad_env *e) {
   assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
   snprintf(e->order_id, sizeof e->order_id, "%s", REPLY_AS(Ccpay__V1__Order, &r)->id);
   test_reply_clear(&r);
+}
+
+/* --- The precise table: valid requests with one thing wrong, each with its exact answer -- */
+
+typedef struct precise {
+  const char *what;
+  grpc_status_code status;
+  const char *reason;
+  const char *text; /* must occur in the message; NULL: anything */
+} precise;
+
+static int precise_cases, precise_violations;
+
+static void check_precise(const precise *p, test_reply *r) {
+  precise_cases++;
+  count_status(r->status);
+  char why[2048];
+  if (!test_reply_check(r, p->status, p->reason, p->text, why, sizeof why)) {
+    precise_violations++;
+    totals.violations++;
+    fprintf(stderr, "VIOLATION: %s: %s\n", p->what, why);
+  }
+  test_reply_clear(r);
+}
+
+static grpc_status_code customer_with(test_client *c, const char *request_id, const char *name,
+                                      const char *email, const char *currency, test_reply *r) {
+  Ccpay__V1__Customer cu = CCPAY__V1__CUSTOMER__INIT;
+  cu.name = (char *)name;
+  cu.email = (char *)email;
+  cu.currency_code = (char *)currency;
+  cu.payment_terms_days = 30;
+  Ccpay__V1__CreateCustomerRequest req = CCPAY__V1__CREATE_CUSTOMER_REQUEST__INIT;
+  req.customer = &cu;
+  req.request_id = (char *)request_id;
+  return test_client_call(c, "/ccpay.v1.CustomerService/CreateCustomer", &req.base,
+                          &ccpay__v1__customer__descriptor, 0, r);
+}
+
+static grpc_status_code order_with(test_client *c, const char *customer, int64_t quantity,
+                                   int64_t price, const char *currency, test_reply *r) {
+  order_draft *d = malloc(sizeof *d);
+  assert_non_null(d);
+  order_draft_init(d, customer, currency);
+  order_draft_line(d, "SKU-PEN", quantity, price, 0, 0);
+  rid id = next_rid("precise-order");
+  grpc_status_code s = call_create_order(c, id.text, d, r);
+  free(d);
+  return s;
+}
+
+static grpc_status_code issue_value(test_client *c, const char *number, const char *currency,
+                                    int64_t amount, test_reply *r) {
+  Ccpay__V1__Money money = CCPAY__V1__MONEY__INIT;
+  money.currency_code = (char *)currency;
+  money.amount_minor = amount;
+  Ccpay__V1__IssueValueRequest req = CCPAY__V1__ISSUE_VALUE_REQUEST__INIT;
+  req.kind = CCPAY__V1__STORED_VALUE_KIND__STORED_VALUE_KIND_GIFT_CARD;
+  req.number = (char *)number;
+  req.amount = &money;
+  rid id = next_rid("precise-issue");
+  req.request_id = id.text;
+  return test_client_call(c, "/ccpay.v1.StoredValueService/IssueValue", &req.base,
+                          &ccpay__v1__stored_value_balance__descriptor, 0, r);
+}
+
+static void precise_cases_run(bad_env *e) {
+  test_client *c = e->f->client;
+  test_reply r;
+  char long_name[CUSTOMER_NAME_BYTES_MAX + 2];
+  memset(long_name, 'n', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  char long_rid[REQUEST_ID_BYTES_MAX + 2];
+  memset(long_rid, 'r', sizeof long_rid - 1);
+  long_rid[sizeof long_rid - 1] = '\0';
+  rid id = next_rid("precise");
+
+  static const precise name_utf8 = {"customer name of invalid UTF-8", INVALID, "FIELD_INVALID",
+                                    "customer.name"};
+  customer_with(c, id.text, "Ana \xff", "", "USD", &r);
+  check_precise(&name_utf8, &r);
+  static const precise name_long = {"customer name over its limit", INVALID, "FIELD_OUT_OF_RANGE",
+                                    "customer.name"};
+  customer_with(c, next_rid("precise").text, long_name, "", "USD", &r);
+  check_precise(&name_long, &r);
+  static const precise name_card = {"card number in a customer name", INVALID,
+                                    "CARD_NUMBER_IN_TEXT", "customer.name"};
+  customer_with(c, next_rid("precise").text, "Ana 4242 4242 4242 4242", "", "USD", &r);
+  check_precise(&name_card, &r);
+  static const precise email = {"malformed email", INVALID, "FIELD_INVALID", "customer.email"};
+  customer_with(c, next_rid("precise").text, "Ana", "no-at-sign", "USD", &r);
+  check_precise(&email, &r);
+  static const precise currency = {"unknown currency", INVALID, "UNKNOWN_CURRENCY", "XXQ"};
+  customer_with(c, next_rid("precise").text, "Ana", "", "XXQ", &r);
+  check_precise(&currency, &r);
+  static const precise rid_long = {"request_id over its limit", INVALID, "FIELD_OUT_OF_RANGE",
+                                   "request_id"};
+  customer_with(c, long_rid, "Ana", "", "USD", &r);
+  check_precise(&rid_long, &r);
+  static const precise rid_space = {"request_id with a space", INVALID, "FIELD_INVALID",
+                                    "request_id"};
+  customer_with(c, "has space", "Ana", "", "USD", &r);
+  check_precise(&rid_space, &r);
+  static const precise rid_missing = {"request_id missing", INVALID, "FIELD_REQUIRED",
+                                      "request_id"};
+  customer_with(c, "", "Ana", "", "USD", &r);
+  check_precise(&rid_missing, &r);
+
+  /* The seed's request_id with another request: refused, the first reply kept. */
+  static const precise key_reused = {"request_id reused for another request",
+                                     GRPC_STATUS_FAILED_PRECONDITION, "IDEMPOTENCY_KEY_REUSED",
+                                     NULL};
+  customer_with(c, e->customer_rid.text, "Ana Other", "", "USD", &r);
+  check_precise(&key_reused, &r);
+
+  static const precise qty_negative = {"negative quantity", INVALID, "FIELD_OUT_OF_RANGE",
+                                       "quantity"};
+  order_with(c, e->customer_id, -1, 500, "USD", &r);
+  check_precise(&qty_negative, &r);
+  static const precise price_negative = {"negative unit price", INVALID, "FIELD_OUT_OF_RANGE",
+                                         "unit_price"};
+  order_with(c, e->customer_id, 1, -500, "USD", &r);
+  check_precise(&price_negative, &r);
+  static const precise overflow = {"line total overflowing int64", INVALID, "FIELD_OUT_OF_RANGE",
+                                   NULL};
+  order_with(c, e->customer_id, 1000, INT64_MAX / 10, "USD", &r);
+  check_precise(&overflow, &r);
+  static const precise order_currency = {"order currency unknown", INVALID, "UNKNOWN_CURRENCY",
+                                         NULL};
+  order_with(c, e->customer_id, 1, 500, "XXQ", &r);
+  check_precise(&order_currency, &r);
+  static const precise wrong_kind = {"an order id as the customer", INVALID, "FIELD_INVALID",
+                                     "customer_id"};
+  order_with(c, e->order_id, 1, 500, "USD", &r);
+  check_precise(&wrong_kind, &r);
+  static const precise no_customer = {"an unknown customer", GRPC_STATUS_NOT_FOUND, "NOT_FOUND",
+                                      NULL};
+  order_with(c, "cus_0000000000001", 1, 500, "USD", &r);
+  check_precise(&no_customer, &r);
+
+  static const precise get_wrong_kind = {"GetCustomer of an order id", INVALID, "FIELD_INVALID",
+                                         "id"};
+  call_get_customer(c, e->order_id, &r);
+  check_precise(&get_wrong_kind, &r);
+  static const precise get_unknown = {"GetCustomer of an unknown id", GRPC_STATUS_NOT_FOUND,
+                                      "NOT_FOUND", NULL};
+  call_get_customer(c, "cus_0000000000001", &r);
+  check_precise(&get_unknown, &r);
+
+  static const precise check_negative = {"a check of a negative amount", INVALID,
+                                         "FIELD_OUT_OF_RANGE", "amount"};
+  call_add_check(c, next_rid("precise").text, e->order_id, "1001", "USD", -100, &r);
+  check_precise(&check_negative, &r);
+  static const precise check_currency = {"a check in another currency than the order's", INVALID,
+                                         NULL, "currency"};
+  call_add_check(c, next_rid("precise").text, e->order_id, "1001", "EUR", 100, &r);
+  /* The reason is whatever the rule names; the status must be INVALID_ARGUMENT. */
+  precise_cases++;
+  count_status(r.status);
+  if (r.status != INVALID && r.status != GRPC_STATUS_FAILED_PRECONDITION) {
+    precise_violations++;
+    totals.violations++;
+    fprintf(stderr, "VIOLATION: %s: %s %s\n", check_currency.what, test_status_name(r.status),
+            r.details);
+  }
+  test_reply_clear(&r);
+  static const precise capture_unknown = {"Capture of an unknown payment", GRPC_STATUS_NOT_FOUND,
+                                          "NOT_FOUND", NULL};
+  call_capture(c, next_rid("precise").text, "pay_0000000000001", "USD", 100, false, &r);
+  check_precise(&capture_unknown, &r);
+  static const precise refund_overflow = {"Refund of INT64_MIN", INVALID, "FIELD_OUT_OF_RANGE",
+                                          "amount"};
+  Ccpay__V1__Money most_negative = CCPAY__V1__MONEY__INIT;
+  most_negative.currency_code = "USD";
+  most_negative.amount_minor = INT64_MIN;
+  Ccpay__V1__RefundPaymentRequest refund = CCPAY__V1__REFUND_PAYMENT_REQUEST__INIT;
+  refund.payment_id = "pay_0000000000001";
+  refund.amount = &most_negative;
+  rid refund_id = next_rid("precise");
+  refund.request_id = refund_id.text;
+  test_client_call(c, "/ccpay.v1.PaymentService/Refund", &refund.base,
+                   &ccpay__v1__payment__descriptor, 0, &r);
+  check_precise(&refund_overflow, &r);
+
+  static const precise gift_negative = {"gift card value negative", INVALID, "FIELD_OUT_OF_RANGE",
+                                        "amount"};
+  issue_value(c, "GC-PRECISE-1", "USD", -1, &r);
+  check_precise(&gift_negative, &r);
+  static const precise gift_card_number = {"a payment card number as a gift card number", INVALID,
+                                           "CARD_NUMBER_IN_TEXT", "number"};
+  issue_value(c, "4242424242424242", "USD", 100, &r);
+  check_precise(&gift_card_number, &r);
+  static const precise gift_short = {"a gift card number too short", INVALID, "FIELD_INVALID",
+                                     "number"};
+  issue_value(c, "GC", "USD", 100, &r);
+  check_precise(&gift_short, &r);
 }
 
 static void test_every_method_every_bad_input(void **state) {
@@ -715,6 +924,10 @@ static void test_every_method_every_bad_input(void **state) {
     print_message("%-45s %4d inputs, %d violations\n", methods[i].name, totals.cases - cases_before,
                   totals.violations - violations_before);
   }
+
+  precise_cases_run(&e);
+  assert_serving(f, "the precise table");
+  print_message("precise table: %d inputs, %d violations\n", precise_cases, precise_violations);
 
   int64_t sequence_after = last_sequence(f->client);
   read_counts(f->server.data_dir, &after);
