@@ -11,9 +11,9 @@
  * it ends otherwise.
  *
  * Faults, in turn by trial: kill -9 of ccpayd at a random instant then restart; SIGTERM of
- * ccpayd under load then restart; kill -9 of an adapter mid-call; an adapter stopped
- * (SIGSTOP) for two seconds; procsim injecting timeouts, 5xx, slow answers and
- * commit-then-drop on a few requests.
+ * ccpayd under load then restart; kill -9 of the three adapters mid-call (ccpayd restarts
+ * them); the adapters stopped (SIGSTOP) for two seconds; procsim answering the next 2 to 4
+ * requests with a timeout, a 5xx, a slow answer or commit-then-drop.
  *
  * After every trial, with the load stopped:
  *   - every transaction is resolved (none PENDING or UNKNOWN) once the recovery loop ran;
@@ -21,7 +21,8 @@
  *     record (the write is there, and the retry is idempotent);
  *   - procsim's record of every card payment equals ccpay's (captured, refunded), and,
  *     per processor, the money procsim moved equals ccpay's card clearing account: no lost
- *     charge, no double charge, no refund twice;
+ *     charge, no double charge, no refund twice; and every payment procsim authorized is
+ *     one ccpay holds (no hold on a card that ccpay lost);
  *   - `ccpay-admin verify` passes on the stopped database.
  * A violation is printed with the trial's seed; the exit status is 1 when any was found.
  *
@@ -125,6 +126,11 @@ typedef struct worker {
 } worker;
 
 static figures totals;
+
+/* The processor references of every card payment ccpay holds since the fixture started:
+ * each payment procsim holds must be one of them (no authorization ccpay lost). */
+static char known_references[PROCSIM_PAYMENTS_MAX][PROCSIM_TEXT_BYTES];
+static size_t known_reference_count;
 
 static void sleep_ms(int ms) {
   struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -345,8 +351,8 @@ static void *worker_main(void *argument) {
 typedef enum fault {
   FAULT_KILL,    /* kill -9 ccpayd, restart */
   FAULT_TERM,    /* SIGTERM ccpayd under load, restart */
-  FAULT_ADAPTER, /* kill -9 one adapter; ccpayd restarts it */
-  FAULT_STOP,    /* one adapter stopped for a while */
+  FAULT_ADAPTER, /* kill -9 of the adapters; ccpayd restarts them */
+  FAULT_STOP,    /* the adapters stopped for a while */
   FAULT_PROCSIM, /* procsim: timeouts, 5xx, slow answers, commit-then-drop */
   FAULT_COUNT
 } fault;
@@ -362,7 +368,6 @@ static bool restart(payments_fixture *f, shared *s) {
 /* Injects fault; false when the harness itself failed (not a finding about ccpay). */
 static bool inject(payments_fixture *f, shared *s, fault which, uint64_t *rng, char *what,
                    size_t size) {
-  int processor = (int)(next_random(rng) % 3);
   switch (which) {
     case FAULT_KILL:
       snprintf(what, size, "kill -9 ccpayd pid %d", (int)f->server.pid);
@@ -379,23 +384,32 @@ static bool inject(payments_fixture *f, shared *s, fault which, uint64_t *rng, c
     }
     case FAULT_ADAPTER:
     case FAULT_STOP: {
-      int pid = payments_fixture_adapter_pid(f, processors[processor]);
-      if (pid <= 0) return false;
-      if (which == FAULT_ADAPTER) {
-        snprintf(what, size, "kill -9 adapter %s pid %d", processors[processor], pid);
-        return kill(pid, SIGKILL) == 0 || errno == ESRCH;
+      /* Every adapter at once, so that the fault meets calls in flight whatever the
+       * workers are doing. */
+      int pids[3];
+      for (int p = 0; p < 3; p++) {
+        pids[p] = payments_fixture_adapter_pid(f, processors[p]);
+        if (pids[p] <= 0) return false;
       }
-      snprintf(what, size, "adapter %s pid %d stopped 2 s", processors[processor], pid);
-      if (kill(pid, SIGSTOP) != 0) return errno == ESRCH;
+      int sig = which == FAULT_ADAPTER ? SIGKILL : SIGSTOP;
+      for (int p = 0; p < 3; p++) {
+        if (kill(pids[p], sig) != 0 && errno != ESRCH) return false;
+      }
+      snprintf(what, size, "%s adapters %d %d %d",
+               which == FAULT_ADAPTER ? "kill -9" : "SIGSTOP 2 s", pids[0], pids[1], pids[2]);
+      if (which == FAULT_ADAPTER) return true;
       sleep_ms(2000);
-      return kill(pid, SIGCONT) == 0 || errno == ESRCH;
+      for (int p = 0; p < 3; p++) {
+        if (kill(pids[p], SIGCONT) != 0 && errno != ESRCH) return false;
+      }
+      return true;
     }
     default: {
       static const char *const kinds[] = {"timeout", "5xx", "slow", "drop_after_commit"};
       const char *kind = kinds[next_random(rng) % 4];
-      int count = 1 + (int)(next_random(rng) % 3);
-      snprintf(what, size, "procsim %s x%d on %s", kind, count, processors[processor]);
-      return procsim_inject(&f->control, processors[processor], "", kind, count);
+      int count = 2 + (int)(next_random(rng) % 3);
+      snprintf(what, size, "procsim %s x%d", kind, count);
+      return procsim_inject(&f->control, "any", "", kind, count);
     }
   }
 }
@@ -467,6 +481,10 @@ static long check_payments(payments_fixture *f, worker *workers, int n, long *ch
         found += VIOLATION("%s (%s)", why, processors[fl->processor]);
       }
       (*checked)++;
+      if (p->processor_reference[0] != '\0' && known_reference_count < PROCSIM_PAYMENTS_MAX) {
+        snprintf(known_references[known_reference_count++], PROCSIM_TEXT_BYTES, "%s",
+                 p->processor_reference);
+      }
       test_reply_clear(&r);
     }
   }
@@ -506,6 +524,21 @@ static long check_money(payments_fixture *f) {
     if (moved != clearing) {
       found += VIOLATION("%s: procsim moved %lld, ccpay's card clearing holds %lld", processors[p],
                          (long long)moved, (long long)clearing);
+    }
+  }
+  /* Every payment procsim authorized is one ccpay knows: no hold on a card ccpay lost. */
+  for (size_t i = 0; i < ledger->count; i++) {
+    const procsim_payment *sim = &ledger->payments[i];
+    if (sim->authorized == 0) continue;
+    bool known = false;
+    for (size_t k = 0; k < known_reference_count && !known; k++) {
+      known = strcmp(known_references[k], sim->reference) == 0;
+    }
+    if (!known) {
+      found += VIOLATION(
+          "procsim holds %s payment %s (authorized %lld, status %s) that no ccpay "
+          "payment names",
+          sim->processor, sim->reference, (long long)sim->authorized, sim->status);
     }
   }
   test_reply_clear(&r);
@@ -659,6 +692,7 @@ int main(int argc, char **argv) {
   for (long t = 1; t <= o.trials && harness_ok; t++) {
     if (state == NULL) {
       payments_fixture_options fixture = {.adapter_timeout_ms = 3000};
+      known_reference_count = 0;
       if (payments_fixture_setup_with(&state, &fixture) != 0) {
         fprintf(stderr, "the fixture did not start\n");
         return 2;
