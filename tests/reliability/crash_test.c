@@ -13,7 +13,8 @@
  * Faults, in turn by trial: kill -9 of ccpayd at a random instant then restart; SIGTERM of
  * ccpayd under load then restart; kill -9 of the three adapters mid-call (ccpayd restarts
  * them); the adapters stopped (SIGSTOP) for two seconds; procsim answering the next 2 to 4
- * requests with a timeout, a 5xx, a slow answer or commit-then-drop.
+ * requests with a timeout, a 5xx, a slow answer or commit-then-drop; the adapters down for
+ * two seconds (killed again as soon as ccpayd restarts them).
  *
  * After every trial, with the load stopped:
  *   - every transaction is resolved (none PENDING or UNKNOWN) once the recovery loop ran;
@@ -27,7 +28,7 @@
  * A violation is printed with the trial's seed; the exit status is 1 when any was found.
  *
  * Usage: ccpay-crash-test [--trials N] [--seed S] [--workers W] [--load-ms MS]
- *                         [--faults kill,term,adapter,stop,procsim] */
+ *                         [--faults kill,term,adapter,stop,procsim,down] */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -354,15 +355,53 @@ typedef enum fault {
   FAULT_ADAPTER, /* kill -9 of the adapters; ccpayd restarts them */
   FAULT_STOP,    /* the adapters stopped for a while */
   FAULT_PROCSIM, /* procsim: timeouts, 5xx, slow answers, commit-then-drop */
+  FAULT_DOWN,    /* the adapters killed again as soon as they are back, for a while */
   FAULT_COUNT
 } fault;
 
-static const char *const fault_names[FAULT_COUNT] = {"kill", "term", "adapter", "stop", "procsim"};
+static const char *const fault_names[FAULT_COUNT] = {"kill", "term",    "adapter",
+                                                     "stop", "procsim", "down"};
 
 static bool restart(payments_fixture *f, shared *s) {
   if (!payments_fixture_restart(f)) return false;
   use_new_client(s, f->server.port, f->server.admin_token);
   return true;
+}
+
+/* The pid of processor's adapter when it is a live child of this fixture's ccpayd (a pid
+ * from the log may be stale, and reused by anything); 0 otherwise. Only such pids are
+ * ever signalled. */
+static int own_adapter_pid(const payments_fixture *f, const char *processor) {
+  int pid = payments_fixture_adapter_pid(f, processor);
+  if (pid <= 0) return 0;
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *in = fopen(path, "r");
+  if (in == NULL) return 0;
+  size_t n = fread(text, 1, sizeof text - 1, in);
+  fclose(in);
+  text[n] = '\0';
+  /* "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'. */
+  const char *after = strrchr(text, ')');
+  char state = 0;
+  int ppid = 0;
+  if (after == NULL || sscanf(after + 1, " %c %d", &state, &ppid) != 2) return 0;
+  return ppid == f->server.pid && state != 'Z' ? pid : 0;
+}
+
+/* Kills every adapter of f that is up, for duration_ms: each is killed again as soon as
+ * ccpayd has restarted it (its back-off grows meanwhile). The kill count. */
+static int keep_adapters_down(const payments_fixture *f, int duration_ms) {
+  enum { DOWN_POLL_MS = 20 };
+  int kills = 0;
+  for (int waited = 0; waited < duration_ms; waited += DOWN_POLL_MS) {
+    for (int p = 0; p < 3; p++) {
+      int pid = own_adapter_pid(f, processors[p]);
+      if (pid > 0 && kill(pid, SIGKILL) == 0) kills++;
+    }
+    sleep_ms(DOWN_POLL_MS);
+  }
+  return kills;
 }
 
 /* Injects fault; false when the harness itself failed (not a finding about ccpay). */
@@ -388,7 +427,7 @@ static bool inject(payments_fixture *f, shared *s, fault which, uint64_t *rng, c
        * workers are doing. */
       int pids[3];
       for (int p = 0; p < 3; p++) {
-        pids[p] = payments_fixture_adapter_pid(f, processors[p]);
+        pids[p] = own_adapter_pid(f, processors[p]);
         if (pids[p] <= 0) return false;
       }
       int sig = which == FAULT_ADAPTER ? SIGKILL : SIGSTOP;
@@ -403,6 +442,11 @@ static bool inject(payments_fixture *f, shared *s, fault which, uint64_t *rng, c
         if (kill(pids[p], SIGCONT) != 0 && errno != ESRCH) return false;
       }
       return true;
+    }
+    case FAULT_DOWN: {
+      int kills = keep_adapters_down(f, 2000);
+      snprintf(what, size, "adapters down 2 s, %d kills", kills);
+      return kills > 0;
     }
     default: {
       static const char *const kinds[] = {"timeout", "5xx", "slow", "drop_after_commit"};
@@ -659,7 +703,7 @@ int main(int argc, char **argv) {
         break;
       case 'f':
         if (!parse_faults(optarg, o.faults)) {
-          fprintf(stderr, "--faults: a list of kill,term,adapter,stop,procsim\n");
+          fprintf(stderr, "--faults: a list of kill,term,adapter,stop,procsim,down\n");
           return 2;
         }
         end = optarg + strlen(optarg);
@@ -667,7 +711,7 @@ int main(int argc, char **argv) {
       default:
         fprintf(stderr,
                 "usage: %s [--trials N] [--seed S] [--workers W] [--load-ms MS] "
-                "[--faults kill,term,adapter,stop,procsim]\n",
+                "[--faults kill,term,adapter,stop,procsim,down]\n",
                 argv[0]);
         return 2;
     }
