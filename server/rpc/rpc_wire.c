@@ -63,7 +63,7 @@ static rpc_wire_result check_message(const ProtobufCMessageDescriptor *d, const 
       return RPC_WIRE_MALFORMED;
     }
     const ProtobufCFieldDescriptor *f =
-        number <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)number) : NULL;
+        protobuf_c_message_descriptor_get_field(d, (unsigned)number);
     if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && memchr(at, 0, (size_t)length) != NULL) {
       if (field != NULL) *field = f->name;
       return RPC_WIRE_NUL;
