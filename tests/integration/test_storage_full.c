@@ -7,7 +7,8 @@
  * still serves reads and health; every acknowledged write is there; `ccpay-admin verify`
  * passes on the stopped database; and service resumes when space returns (a restart with
  * a larger map; the filesystem grown while ccpayd runs), the refused request_id included,
- * since a refused write stored nothing. */
+ * since a refused write stored nothing. Last, fsync errors (a preloaded shim fails the
+ * syncs): no write is acknowledged while they last, and service resumes after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 // cmocka needs the headers above first.
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,10 +208,51 @@ static void test_small_filesystem(void **state) {
   s->passed = true;
 }
 
+/* fsync errors: with the syncs failing (an LD_PRELOAD shim), a write is never
+ * acknowledged; it answers INTERNAL / STORAGE_ERROR, reads go on, and once the syncs work
+ * again the same request_id is taken and the database verifies. */
+static void test_sync_errors(void **state) {
+  full_state *s = *state;
+  char control[PATH_MAX + 16];
+  int n = snprintf(control, sizeof control, "%s/syncs-fail", s->server.dir);
+  assert_true(n > 0 && (size_t)n < sizeof control);
+  assert_int_equal(setenv("CCPAY_IO_FAULT_FILE", control, 1), 0);
+  assert_int_equal(setenv("LD_PRELOAD", IO_FAULT_PATH, 1), 0);
+  start(s, "64M");
+  unsetenv("LD_PRELOAD");
+  unsetenv("CCPAY_IO_FAULT_FILE");
+  for (int i = 0; i < 5; i++) {
+    rid id = next_rid("before");
+    test_reply r;
+    create(s, id.text, &r);
+    assert_reply(&r, GRPC_STATUS_OK, NULL, NULL);
+    snprintf(s->ids[s->id_count++], TEST_ID_BYTES, "%s", REPLY_AS(Ccpay__V1__Customer, &r)->id);
+    test_reply_clear(&r);
+  }
+  FILE *on = fopen(control, "w");
+  assert_non_null(on);
+  fclose(on);
+  s->refused = next_rid("sync-fails");
+  for (int attempt = 0; attempt < 3; attempt++) {
+    test_reply r;
+    create(s, s->refused.text, &r);
+    assert_reply(&r, GRPC_STATUS_INTERNAL, "STORAGE_ERROR", "Input/output error");
+    test_reply_clear(&r);
+  }
+  assert_serving(s);
+  assert_all_present(s);
+  assert_int_equal(unlink(control), 0);
+  assert_writes_resume(s);
+  assert_all_present(s);
+  stop_and_verify(s);
+  s->passed = true;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_small_filesystem, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sync_errors, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
