@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/check.h"
@@ -110,6 +111,14 @@ static const char *store_db_name(store_db db) {
   return store_db_names[db];
 }
 
+/* True when the data dir's filesystem is (all but) full. LMDB reports a short write, which
+ * is what a full disk causes, as EIO: this tells the two apart. */
+static bool store_disk_full(const store *s) {
+  struct statvfs fs;
+  if (statvfs(s->data_dir, &fs) != 0) return false;
+  return (uint64_t)fs.f_bavail * fs.f_frsize < (uint64_t)STORE_DISK_FULL_FREE_BYTES_MAX;
+}
+
 /* Maps an LMDB (or errno) code to a ccpay error: a full map, an oversized transaction
  * or a full disk is STORAGE_FULL, which the operator fixes; anything else is STORAGE.
  * op and object name what failed ("put", "customers"). */
@@ -129,7 +138,7 @@ static ccpay_err store_lmdb_error(const store *s, int rc, const char *op, const 
                            "holds",
                            op, object);
   }
-  if (rc == ENOSPC) {
+  if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && store_disk_full(s))) {
     return ccpay_error_set(error, CCPAY_ERR_STORAGE_FULL,
                            "storage full: %s %s: no space left on the data dir's device", op,
                            object);

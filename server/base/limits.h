@@ -82,6 +82,9 @@ enum {
   STORE_QUEUE_COMMANDS_MAX = 16384,
   /* Largest key LMDB accepts by default (mdb_env_get_maxkeysize). */
   STORE_KEY_BYTES_MAX = 511,
+  /* A write that fails with an I/O error while the data dir's filesystem has less than
+   * this free is reported as a full disk: LMDB answers EIO, not ENOSPC, to a short write. */
+  STORE_DISK_FULL_FREE_BYTES_MAX = 1 << 20,
 
   /* Worker threads polling completion queues. */
   SERVER_THREADS_MAX = 64,
@@ -89,6 +92,9 @@ enum {
   SERVER_CALLS_REQUESTED_PER_METHOD = 8,
   /* How long shutdown waits for in-flight calls before cancelling them. */
   SHUTDOWN_DRAIN_MS = 5000,
+  /* How deep the request check (rpc_wire.h) follows nested messages; deeper ones are
+   * refused as malformed. The API nests four levels at most. */
+  RPC_WIRE_DEPTH_MAX = 16,
 
   /* gRPC client (server/rpc/rpc_client.h): longest target; how long a call waits for a
    * channel that is still connecting before failing fast as never sent; how long past

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "google/rpc/status.pb-c.h"
 #include "rpc_internal.h"
+#include "rpc_wire.h"
 
 enum { ERROR_DETAILS_BYTES_MAX = 1024, RPC_METHOD_NAME_BYTES_MAX = 128 };
 
@@ -347,8 +348,19 @@ static ccpay_err decode_request(rpc_call *c, grpc_byte_buffer *buffer, ProtobufC
   ProtobufCAllocator allocator = arena_protobuf_allocator(c->arena);
   *out = protobuf_c_message_unpack(d, &allocator, GRPC_SLICE_LENGTH(slice),
                                    GRPC_SLICE_START_PTR(slice));
+  /* protobuf-c would cut a string at a NUL byte: refuse it rather than act on less. */
+  const char *field = NULL;
+  rpc_wire_result strings = *out == NULL ? RPC_WIRE_CLEAN
+                                         : rpc_wire_check_strings(d, GRPC_SLICE_START_PTR(slice),
+                                                                  GRPC_SLICE_LENGTH(slice), &field);
   grpc_slice_unref(slice);
-  if (*out == NULL) {
+  if (strings == RPC_WIRE_NUL) {
+    *out = NULL;
+    return ccpay_error_set(error, CCPAY_ERR_FIELD_INVALID,
+                           "%s: a string must not contain a NUL character", field);
+  }
+  if (*out == NULL || strings != RPC_WIRE_CLEAN) {
+    *out = NULL;
     return ccpay_error_set(error, CCPAY_ERR_MALFORMED_REQUEST,
                            "request: the bytes are not a valid %s message", d->name);
   }

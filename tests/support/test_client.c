@@ -226,6 +226,20 @@ grpc_status_code test_client_call_raw(test_client *client, const char *method, c
   return out->status;
 }
 
+grpc_status_code test_client_call_raw_expired(test_client *client, const char *method,
+                                              const uint8_t *bytes, size_t len,
+                                              const ProtobufCMessageDescriptor *reply_descriptor,
+                                              test_reply *out) {
+  enum { EXPIRED_MS = -1000 };
+  memset(out, 0, sizeof *out);
+  grpc_slice slice = grpc_slice_from_copied_buffer((const char *)bytes, len);
+  grpc_byte_buffer *request = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  run_call(client, method, request, reply_descriptor, EXPIRED_MS, out);
+  grpc_byte_buffer_destroy(request);
+  return out->status;
+}
+
 grpc_status_code test_client_call(test_client *client, const char *method,
                                   const ProtobufCMessage *request,
                                   const ProtobufCMessageDescriptor *reply_descriptor,

@@ -69,6 +69,13 @@ grpc_status_code test_client_call_raw(test_client *client, const char *method, c
                                       const ProtobufCMessageDescriptor *reply_descriptor,
                                       int timeout_ms, test_reply *out);
 
+/* The same with a deadline that passed a second before the call starts: the call must end
+ * DEADLINE_EXCEEDED, whoever notices first. */
+grpc_status_code test_client_call_raw_expired(test_client *client, const char *method,
+                                              const uint8_t *bytes, size_t len,
+                                              const ProtobufCMessageDescriptor *reply_descriptor,
+                                              test_reply *out);
+
 /* A request_id never used before in this process: "what-N". */
 typedef struct rid {
   char text[48];
