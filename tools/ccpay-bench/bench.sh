@@ -127,6 +127,12 @@ rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$ccpayd_pid/status" 2>/dev/null || ech
 hwm_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$ccpayd_pid/status" 2>/dev/null || echo "?")
 echo "# ccpayd resident memory: ${rss_kb} kB now, ${hwm_kb} kB peak"
 echo "# database: $(du -sb "$data_dir/data.mdb" | cut -f1) bytes"
+# A sanitizer build's report in any server log fails the run.
+if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$run_dir"/*.log >/dev/null 2>&1; then
+  echo "bench.sh: a sanitizer report in the servers' logs:" >&2
+  grep -hE -A20 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$run_dir"/*.log | head -80 >&2
+  [ "$status" -ne 0 ] || status=1
+fi
 if [ "$status" -ne 0 ]; then
   echo "bench.sh: ccpay-bench exited $status; the end of ccpayd's log:" >&2
   tail -30 "$run_dir/ccpayd.log" >&2
