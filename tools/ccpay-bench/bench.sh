@@ -10,6 +10,8 @@
 #                    default: a fresh one in the run directory
 #   --keep           keep the run directory (logs, data) and print its path
 #   --ccpayd-arg ARG one more argument for ccpayd (repeatable)
+#   --adapter-threads N  the Stripe adapter's worker threads, i.e. processor calls in
+#                    flight (default: the adapter's own default)
 # Everything after `--` goes to ccpay-bench (see ccpay-bench --help). Every process is
 # bounded: ccpay-bench ends by itself; the servers are stopped when it does (SIGTERM,
 # then SIGKILL after 20 s).
@@ -20,12 +22,14 @@ build=$top/build
 data_dir=
 keep=0
 ccpayd_args=()
+adapter_threads=
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
     --data-dir) data_dir=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --ccpayd-arg) ccpayd_args+=("$2"); shift 2 ;;
+    --adapter-threads) adapter_threads=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -95,6 +99,7 @@ socket_dir = $run_dir/sockets
 [adapter.stripe]
 config = $run_dir/stripe.ini
 log_file = $run_dir/adapter-stripe.log
+${adapter_threads:+threads = $adapter_threads}
 INI
 )
 
