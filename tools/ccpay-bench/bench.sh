@@ -10,6 +10,8 @@
 #                    default: a fresh one in the run directory
 #   --keep           keep the run directory (logs, data) and print its path
 #   --ccpayd-arg ARG one more argument for ccpayd (repeatable)
+#   --ccpayd-wrapper CMD run ccpayd under CMD (split on spaces), e.g. for a profile:
+#                    "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"
 #   --adapter-threads N  the Stripe adapter's worker threads, i.e. processor calls in
 #                    flight (default: the adapter's own default)
 # Everything after `--` goes to ccpay-bench (see ccpay-bench --help). Every process is
@@ -23,6 +25,7 @@ data_dir=
 keep=0
 ccpayd_args=()
 adapter_threads=
+wrapper=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=1; shift ;;
     --ccpayd-arg) ccpayd_args+=("$2"); shift 2 ;;
     --adapter-threads) adapter_threads=$2; shift 2 ;;
+    --ccpayd-wrapper) read -r -a wrapper <<<"$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -107,7 +111,7 @@ INI
 (umask 077; "$build/bin/ccpay-admin" token create --data-dir "$data_dir" --role admin \
   --agent bench-admin >"$run_dir/token")
 
-"$build/bin/ccpayd" --config "$run_dir/ccpayd.ini" --listen 127.0.0.1:0 --plaintext \
+"${wrapper[@]}" "$build/bin/ccpayd" --config "$run_dir/ccpayd.ini" --listen 127.0.0.1:0 --plaintext \
   --data-dir "$data_dir" --port-file "$run_dir/ccpayd.port" "${ccpayd_args[@]}" \
   >>"$run_dir/ccpayd.log" 2>&1 &
 ccpayd_pid=$!
