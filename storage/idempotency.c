@@ -15,6 +15,7 @@
 #include "base/check.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "digest.h"
 #include "keys.h"
 
 enum {
@@ -43,7 +44,7 @@ void idempotency_hash(const char *method, const uint8_t *request, size_t request
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   CHECK(ctx != NULL); /* only out of memory, which we do not survive here either */
   unsigned int len = 0;
-  CHECK(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1);
+  CHECK(EVP_DigestInit_ex(ctx, digest_sha256(), NULL) == 1);
   CHECK(EVP_DigestUpdate(ctx, method, strlen(method)) == 1);
   CHECK(EVP_DigestUpdate(ctx, &separator, 1) == 1);
   if (request_len > 0) CHECK(EVP_DigestUpdate(ctx, request, request_len) == 1);

@@ -71,6 +71,10 @@ struct store {
   uint64_t map_size_bytes; /* as LMDB sized the map, for the "storage full" message */
   char *data_dir;
   atomic_uint read_txns_open; /* store_close checks that none is left */
+  /* Ended read transactions, reset (mdb_txn_reset), for store_read_begin to renew. */
+  pthread_mutex_t read_kept_lock;
+  store_txn *read_kept[STORE_READ_TXNS_KEPT];
+  size_t read_kept_count;
 
   bool writer_started;
   pthread_t writer;
@@ -153,6 +157,12 @@ static ccpay_err store_lmdb_error(const store *s, int rc, const char *op, const 
 static void store_free(store *s) {
   if (s == NULL) return;
   CHECK(!s->writer_started);
+  for (size_t i = 0; i < s->read_kept_count; i++) {
+    mdb_txn_abort(s->read_kept[i]->txn);
+    free(s->read_kept[i]);
+  }
+  s->read_kept_count = 0;
+  CHECK(pthread_mutex_destroy(&s->read_kept_lock) == 0);
   if (s->env != NULL) mdb_env_close(s->env);
   CHECK(pthread_cond_destroy(&s->queue_changed) == 0);
   CHECK(pthread_mutex_destroy(&s->mutex) == 0);
@@ -305,6 +315,7 @@ ccpay_err store_open(const store_options *options, store **out, ccpay_error *err
     return ccpay_error_set(error, CCPAY_ERR_STORAGE, "out of memory opening %s", options->data_dir);
   }
   CHECK(pthread_mutex_init(&s->mutex, NULL) == 0);
+  CHECK(pthread_mutex_init(&s->read_kept_lock, NULL) == 0);
   CHECK(pthread_cond_init(&s->queue_changed, NULL) == 0);
   atomic_init(&s->read_txns_open, 0);
   s->queue_count_max =
@@ -357,20 +368,40 @@ void store_close(store *s) {
 
 /* --- Read transactions ---------------------------------------------------------------- */
 
+/* A kept (reset) read transaction renewed on the newest snapshot, or NULL when none is
+ * kept or renewing failed (that one is then discarded). */
+static store_txn *store_read_renew(store *s) {
+  store_txn *txn = NULL;
+  CHECK(pthread_mutex_lock(&s->read_kept_lock) == 0);
+  if (s->read_kept_count > 0) txn = s->read_kept[--s->read_kept_count];
+  CHECK(pthread_mutex_unlock(&s->read_kept_lock) == 0);
+  if (txn == NULL) return NULL;
+  CHECK(txn->s == s && !txn->write && txn->cursors_open == 0);
+  if (mdb_txn_renew(txn->txn) != MDB_SUCCESS) {
+    mdb_txn_abort(txn->txn);
+    free(txn);
+    return NULL;
+  }
+  return txn;
+}
+
 ccpay_err store_read_begin(store *s, store_txn **out, ccpay_error *error) {
   CHECK(s != NULL);
   CHECK(out != NULL);
-  /* Heap-allocated: with MDB_NOTLS the transaction may end on another thread, and the
-   * wrapper is a few bytes next to LMDB's own allocation. */
-  store_txn *txn = calloc(1, sizeof *txn);
+  store_txn *txn = store_read_renew(s);
   if (txn == NULL) {
-    return ccpay_error_set(error, CCPAY_ERR_STORAGE, "out of memory beginning a read");
-  }
-  txn->s = s;
-  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn->txn);
-  if (rc != MDB_SUCCESS) {
-    free(txn);
-    return store_lmdb_error(s, rc, "begin", "read transaction", error);
+    /* Heap-allocated: with MDB_NOTLS the transaction may end on another thread, and the
+     * wrapper is a few bytes next to LMDB's own allocation. */
+    txn = calloc(1, sizeof *txn);
+    if (txn == NULL) {
+      return ccpay_error_set(error, CCPAY_ERR_STORAGE, "out of memory beginning a read");
+    }
+    txn->s = s;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn->txn);
+    if (rc != MDB_SUCCESS) {
+      free(txn);
+      return store_lmdb_error(s, rc, "begin", "read transaction", error);
+    }
   }
   atomic_fetch_add(&s->read_txns_open, 1);
   *out = txn;
@@ -381,9 +412,19 @@ void store_read_end(store_txn *txn) {
   CHECK(txn != NULL && txn->txn != NULL);
   CHECK(!txn->write);
   CHECK(txn->cursors_open == 0);
-  CHECK(atomic_fetch_sub(&txn->s->read_txns_open, 1) > 0);
-  mdb_txn_abort(txn->txn); /* a read-only transaction has nothing to commit */
-  free(txn);
+  store *s = txn->s;
+  CHECK(atomic_fetch_sub(&s->read_txns_open, 1) > 0);
+  /* Reset, the snapshot is released at once (nothing pinned for the writer), but the
+   * handle and its reader slot stay for the next read. */
+  mdb_txn_reset(txn->txn);
+  CHECK(pthread_mutex_lock(&s->read_kept_lock) == 0);
+  bool kept = s->read_kept_count < STORE_READ_TXNS_KEPT;
+  if (kept) s->read_kept[s->read_kept_count++] = txn;
+  CHECK(pthread_mutex_unlock(&s->read_kept_lock) == 0);
+  if (!kept) {
+    mdb_txn_abort(txn->txn);
+    free(txn);
+  }
 }
 
 /* --- Access ----------------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/check.h"
+#include "digest.h"
 #include "ids.h"
 #include "keys.h"
 
@@ -35,7 +36,7 @@ bool token_secret_generate(char out[TOKEN_TEXT_BYTES + 1]) {
 void token_secret_hash(const char *secret, size_t len, uint8_t out[TOKEN_HASH_BYTES]) {
   CHECK(secret != NULL && out != NULL);
   unsigned int out_len = 0;
-  CHECK(EVP_Digest(secret, len, out, &out_len, EVP_sha256(), NULL) == 1);
+  CHECK(EVP_Digest(secret, len, out, &out_len, digest_sha256(), NULL) == 1);
   CHECK(out_len == TOKEN_HASH_BYTES);
 }
 

@@ -80,6 +80,10 @@ enum {
    * before new writes are refused with RESOURCE_EXHAUSTED. */
   STORE_BATCH_COMMANDS_MAX = 256,
   STORE_QUEUE_COMMANDS_MAX = 16384,
+  /* Ended read transactions kept reset for reuse (mdb_txn_renew: no allocation and no
+   * reader-table lock per read). Each holds an LMDB reader slot (126 by default) but no
+   * snapshot. */
+  STORE_READ_TXNS_KEPT = 32,
   /* Largest key LMDB accepts by default (mdb_env_get_maxkeysize). */
   STORE_KEY_BYTES_MAX = 511,
   /* A write that fails with an I/O error while the data dir's filesystem has less than
@@ -175,6 +179,8 @@ enum {
 /* Idempotency records are kept 30 days (Adyen keeps keys 31, Stripe at least 1). */
 #define IDEMPOTENCY_RETENTION_MS ((long long)30 * 24 * 3600 * 1000)
 
+_Static_assert(STORE_READ_TXNS_KEPT <= 64,
+               "kept read transactions leave most of the 126 reader slots");
 _Static_assert(TOKEN_TEXT_BYTES < TOKEN_HEADER_BYTES_MAX, "a token fits the header we read");
 _Static_assert(TOKEN_SECRET_BYTES >= 32, "a token holds at least 256 random bits");
 _Static_assert(TOKEN_TTL_S_DEFAULT <= TOKEN_TTL_S_MAX, "the default token life is allowed");
