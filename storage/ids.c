@@ -17,9 +17,9 @@ static const char id_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 _Static_assert(sizeof id_alphabet == 32 + 1, "32 digits");
 
 static const char *const id_prefixes[ID_KIND_COUNT] = {
-    [ID_CUSTOMER] = "cus", [ID_ORDER] = "ord",   [ID_PAYMENT] = "pay", [ID_TXN] = "txn",
-    [ID_RETURN] = "rma",   [ID_INVOICE] = "inv", [ID_ENTRY] = "je",    [ID_REFUND_CHECK] = "rck",
-    [ID_TOKEN] = "tok",
+    [ID_CUSTOMER] = "cus", [ID_ORDER] = "ord",        [ID_PAYMENT] = "pay",
+    [ID_TXN] = "txn",      [ID_RETURN] = "rma",       [ID_INVOICE] = "inv",
+    [ID_ENTRY] = "je",     [ID_REFUND_CHECK] = "rck", [ID_TOKEN] = "tok",
 };
 
 static const char *const id_nouns[ID_KIND_COUNT] = {
