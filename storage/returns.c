@@ -170,27 +170,35 @@ static const index_walk_ops return_walk_ops = {
     .load = return_walk_load,
 };
 
+/* One page of a listing: walk has its database, direction, prefix, ops and page (context)
+ * set; the slots its load fills are the caller's. The page's end goes to the out fields. */
+static ccpay_err read_listing(store_txn *txn, index_walk *walk, const uint8_t *after_key,
+                              size_t after_key_len, unsigned limit, arena *a, size_t *count,
+                              uint8_t **next_key, size_t *next_key_len, ccpay_error *error) {
+  CHECK(limit >= 1 && limit <= PAGE_SIZE_MAX);
+  walk->after_key = after_key;
+  walk->after_key_len = after_key_len;
+  walk->limit = limit;
+  index_walk_page page;
+  ccpay_err err = index_walk_read(txn, walk, a, &page, error);
+  *count = page.count;
+  *next_key = page.next_key;
+  *next_key_len = page.next_key_len;
+  return err;
+}
+
 ccpay_err returns_list(store_txn *txn, const return_query *query, arena *a, return_page *out,
                        ccpay_error *error) {
   CHECK(txn != NULL && query != NULL && a != NULL && out != NULL);
-  CHECK(query->limit >= 1 && query->limit <= PAGE_SIZE_MAX);
   memset(out, 0, sizeof *out);
   out->returns = arena_alloc(a, query->limit * sizeof *out->returns);
   if (out->returns == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
   }
-  index_walk walk = {.after_key = query->after_key,
-                     .after_key_len = query->after_key_len,
-                     .limit = query->limit,
-                     .ops = &return_walk_ops,
-                     .context = out};
+  index_walk walk = {.limit = query->limit, .ops = &return_walk_ops, .context = out};
   return_walk_init(query, &walk);
-  index_walk_page page;
-  ccpay_err err = index_walk_read(txn, &walk, a, &page, error);
-  out->count = page.count;
-  out->next_key = page.next_key;
-  out->next_key_len = page.next_key_len;
-  return err;
+  return read_listing(txn, &walk, query->after_key, query->after_key_len, query->limit, a,
+                      &out->count, &out->next_key, &out->next_key_len, error);
 }
 
 /* --- Refund checks ---------------------------------------------------------------------- */
@@ -202,10 +210,6 @@ bool refund_checks_index_key(const Ccpay__V1__RefundCheck *c, uint64_t id, store
   key_add_status(k, c->status);
   key_add_u64(k, ~id);
   return true;
-}
-
-static void refund_check_status_key(const Ccpay__V1__RefundCheck *c, uint64_t id, key_builder *k) {
-  (void)refund_checks_index_key(c, id, STORE_DB_REFUND_CHECKS_BY_STATUS, k);
 }
 
 ccpay_err refund_checks_put(store_txn *txn, const Ccpay__V1__RefundCheck *before,
@@ -222,8 +226,9 @@ ccpay_err refund_checks_put(store_txn *txn, const Ccpay__V1__RefundCheck *before
     err = store_put_message(txn, STORE_DB_REFUND_CHECKS, key, sizeof key, &after->base, error);
   }
   key_builder old_key, new_key;
-  if (before != NULL) refund_check_status_key(before, id, &old_key);
-  refund_check_status_key(after, id, &new_key);
+  if (before != NULL)
+    (void)refund_checks_index_key(before, id, STORE_DB_REFUND_CHECKS_BY_STATUS, &old_key);
+  (void)refund_checks_index_key(after, id, STORE_DB_REFUND_CHECKS_BY_STATUS, &new_key);
   if (err == CCPAY_OK) {
     err = index_move(txn, STORE_DB_REFUND_CHECKS_BY_STATUS, before != NULL ? &old_key : NULL,
                      &new_key, error);
@@ -268,17 +273,12 @@ static const index_walk_ops refund_check_walk_ops = {
 ccpay_err refund_checks_list(store_txn *txn, const refund_check_query *query, arena *a,
                              refund_check_page *out, ccpay_error *error) {
   CHECK(txn != NULL && query != NULL && a != NULL && out != NULL);
-  CHECK(query->limit >= 1 && query->limit <= PAGE_SIZE_MAX);
   memset(out, 0, sizeof *out);
   out->checks = arena_alloc(a, query->limit * sizeof *out->checks);
   if (out->checks == NULL) {
     return ccpay_error_set(error, CCPAY_ERR_LIMIT_EXCEEDED, "the call ran out of memory");
   }
-  index_walk walk = {.after_key = query->after_key,
-                     .after_key_len = query->after_key_len,
-                     .limit = query->limit,
-                     .ops = &refund_check_walk_ops,
-                     .context = out};
+  index_walk walk = {.limit = query->limit, .ops = &refund_check_walk_ops, .context = out};
   key_init(&walk.prefix);
   walk.direction = STORE_FORWARD;
   if (query->status == 0) {
@@ -288,12 +288,8 @@ ccpay_err refund_checks_list(store_txn *txn, const refund_check_query *query, ar
     walk.db = STORE_DB_REFUND_CHECKS_BY_STATUS;
     key_add_status(&walk.prefix, query->status);
   }
-  index_walk_page page;
-  ccpay_err err = index_walk_read(txn, &walk, a, &page, error);
-  out->count = page.count;
-  out->next_key = page.next_key;
-  out->next_key_len = page.next_key_len;
-  return err;
+  return read_listing(txn, &walk, query->after_key, query->after_key_len, query->limit, a,
+                      &out->count, &out->next_key, &out->next_key_len, error);
 }
 
 /* --- Parameters and the override code --------------------------------------------------- */

@@ -4,8 +4,10 @@
 
 #include "base/check.h"
 #include "base/limits.h"
+#include "domain/return_order.h"
 #include "domain/validate.h"
 #include "storage/orders.h"
+#include "storage/returns.h"
 #include "timestamps.h"
 
 ccpay_err service_parse_id(id_kind kind, const char *field, const char *text, uint64_t *id,
@@ -66,4 +68,21 @@ void *service_change_new(rpc_call *call, size_t size, const char *request_id, id
   if (rc == CCPAY_OK) return change;
   rpc_call_fail(call, &error);
   return NULL;
+}
+
+ccpay_err service_return_edit(store_txn *txn, uint64_t id, arena *a,
+                              Ccpay__V1__ReturnOrder **before, Ccpay__V1__ReturnOrder **after,
+                              ccpay_error *error) {
+  *before = *after = NULL;
+  ccpay_err rc = returns_get(txn, id, a, before, error);
+  return rc == CCPAY_OK ? returns_get(txn, id, a, after, error) : rc;
+}
+
+ccpay_err service_return_write(store_txn *txn, const Ccpay__V1__ReturnOrder *before,
+                               Ccpay__V1__ReturnOrder *after, arena *a, ccpay_error *error) {
+  if (!return_order_sum_issued(after, a)) return service_exhausted(error);
+  after->version = before->version + 1;
+  after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
+  if (after->audit == NULL) return service_exhausted(error);
+  return returns_put(txn, before, after, error);
 }

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "ccpay/v1/common.pb-c.h"
 #include "ccpay/v1/order.pb-c.h"
+#include "ccpay/v1/return.pb-c.h"
 #include "rpc/rpc.h"
 #include "storage/ids.h"
 #include "storage/store.h"
@@ -35,6 +36,14 @@ ccpay_err service_order_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__O
 /* Writes after, changed from before: its version one more, its audit stamp updated. */
 ccpay_err service_order_write(store_txn *txn, const Ccpay__V1__Order *before,
                               Ccpay__V1__Order *after, arena *a, ccpay_error *error);
+
+/* The same for a return: read twice, and written with its issued total summed, its
+ * version one more and its audit stamp updated. */
+ccpay_err service_return_edit(store_txn *txn, uint64_t id, arena *a,
+                              Ccpay__V1__ReturnOrder **before, Ccpay__V1__ReturnOrder **after,
+                              ccpay_error *error);
+ccpay_err service_return_write(store_txn *txn, const Ccpay__V1__ReturnOrder *before,
+                               Ccpay__V1__ReturnOrder *after, arena *a, ccpay_error *error);
 
 /* LIMIT_EXCEEDED: the call needed more memory than CALL_ARENA_BYTES_MAX. */
 ccpay_err service_exhausted(ccpay_error *error);

@@ -221,17 +221,12 @@ ccpay_err refunds_check_voided(store_txn *txn, const Ccpay__V1__RefundCheck *c, 
   if (c->return_id[0] != '\0') {
     CHECK(id_parse(ID_RETURN, c->return_id, &id));
     Ccpay__V1__ReturnOrder *before = NULL, *r = NULL;
-    ccpay_err rc = returns_get(txn, id, a, &before, error);
-    if (rc == CCPAY_OK) rc = returns_get(txn, id, a, &r, error);
+    ccpay_err rc = service_return_edit(txn, id, a, &before, &r, error);
     if (rc != CCPAY_OK) return rc;
     Ccpay__V1__RefundLine *l = line_of_check(r->refund_lines, r->n_refund_lines, c->id);
     if (l == NULL) return CCPAY_OK;
     rc = fail_check_line(txn, l, reason, a, error);
-    if (rc != CCPAY_OK) return rc;
-    if (!return_order_sum_issued(r, a)) return service_exhausted(error);
-    r->version = before->version + 1;
-    r->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-    return r->audit == NULL ? service_exhausted(error) : returns_put(txn, before, r, error);
+    return rc == CCPAY_OK ? service_return_write(txn, before, r, a, error) : rc;
   }
   if (c->order_id[0] == '\0') return CCPAY_OK;
   CHECK(id_parse(ID_ORDER, c->order_id, &id));

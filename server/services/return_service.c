@@ -34,23 +34,6 @@
 #define LINE(x) CCPAY__V1__REFUND_LINE_STATUS__REFUND_LINE_STATUS_##x
 #define TENDER(x) CCPAY__V1__TENDER_TYPE__TENDER_TYPE_##x
 
-/* Reads return id twice: before, as stored, and after, the copy to change. */
-static ccpay_err return_edit(store_txn *txn, uint64_t id, arena *a, Ccpay__V1__ReturnOrder **before,
-                             Ccpay__V1__ReturnOrder **after, ccpay_error *error) {
-  ccpay_err rc = returns_get(txn, id, a, before, error);
-  return rc == CCPAY_OK ? returns_get(txn, id, a, after, error) : rc;
-}
-
-/* Writes the return with a new version; before is the stored copy. */
-static ccpay_err return_write(store_txn *txn, const Ccpay__V1__ReturnOrder *before,
-                              Ccpay__V1__ReturnOrder *after, arena *a, ccpay_error *error) {
-  if (!return_order_sum_issued(after, a)) return service_exhausted(error);
-  after->version = before->version + 1;
-  after->audit = audit_stamp_updated(a, before->audit, store_txn_time_ms(txn));
-  if (after->audit == NULL) return service_exhausted(error);
-  return returns_put(txn, before, after, error);
-}
-
 static refund_owner owner_of(const Ccpay__V1__ReturnOrder *r) {
   return (refund_owner){.customer_id = r->customer_id,
                         .currency = r->currency_code,
@@ -166,7 +149,7 @@ _Static_assert(offsetof(return_change, return_id) == 0, "return_id first");
 static ccpay_err return_change_run(store_txn *txn, return_change *c, payment_flow *f, arena *a,
                                    Ccpay__V1__ReturnOrder **out, ccpay_error *error) {
   Ccpay__V1__ReturnOrder *before = NULL, *after = NULL;
-  ccpay_err rc = return_edit(txn, c->return_id, a, &before, &after, error);
+  ccpay_err rc = service_return_edit(txn, c->return_id, a, &before, &after, error);
   bool changed = false;
   if (rc == CCPAY_OK) {
     rc = refunds_refresh(txn, a, after->refund_lines, after->n_refund_lines, true, &changed, error);
@@ -180,7 +163,7 @@ static ccpay_err return_change_run(store_txn *txn, return_change *c, payment_flo
     if (issue)
       rc = refunds_issue(txn, f, &owner, after->refund_lines, after->n_refund_lines, error);
   }
-  if (rc == CCPAY_OK) rc = return_write(txn, before, after, a, error);
+  if (rc == CCPAY_OK) rc = service_return_write(txn, before, after, a, error);
   *out = after;
   return rc;
 }
@@ -236,12 +219,12 @@ static ccpay_err issue_end(store_txn *txn, payment_flow *f, ProtobufCMessage **r
   const return_change *c = payment_flow_input(f);
   arena *a = payment_flow_arena(f);
   Ccpay__V1__ReturnOrder *before = NULL, *after = NULL;
-  ccpay_err rc = return_edit(txn, c->return_id, a, &before, &after, error);
+  ccpay_err rc = service_return_edit(txn, c->return_id, a, &before, &after, error);
   bool changed = false;
   if (rc == CCPAY_OK) {
     rc = refunds_refresh(txn, a, after->refund_lines, after->n_refund_lines, true, &changed, error);
   }
-  if (rc == CCPAY_OK && changed) rc = return_write(txn, before, after, a, error);
+  if (rc == CCPAY_OK && changed) rc = service_return_write(txn, before, after, a, error);
   *reply = after != NULL ? &after->base : NULL;
   return rc;
 }
