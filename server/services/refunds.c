@@ -4,6 +4,7 @@
 
 #include "balance_review.h"
 #include "base/check.h"
+#include "base/log.h"
 #include "common.h"
 #include "domain/accounts.h"
 #include "domain/money.h"
@@ -164,6 +165,13 @@ ccpay_err refunds_issue(store_txn *txn, payment_flow *f, const refund_owner *own
                        ? issue_card(txn, f, l, error)
                        : issue_in_house(txn, owner, l, payment_flow_arena(f), error);
     if (rc != CCPAY_OK) return rc;
+    /* Written with the batch that commits it (a failed command rolls back and says so). */
+    log_info(
+        "event=refund_line return=%s order=%s line=%d tender=%s amount=%lld currency=%s "
+        "derivation=%s status=%s source=%s",
+        owner->return_id, owner->order_id, l->line_number, payment_tender_name(l->tender_type),
+        (long long)l->amount->amount_minor, owner->currency, refund_derivation_name(l->derivation),
+        refund_line_status_name(l->status), l->source_payment_id);
   }
   return CCPAY_OK;
 }
